@@ -1,0 +1,3 @@
+from junit2af.cli import main
+
+main(prog_name="junit2af")

@@ -1,0 +1,1 @@
+"""Report parsers: one module per format, each a generator of :class:`TestRecord`."""

@@ -1,0 +1,235 @@
+"""The normalized record model: one immutable :class:`TestRecord` per test result.
+
+Every parser yields these; the journal, the uploader and ``junit2af parse`` consume them.
+A record carries what the API takes (``test_name``, ``status``, times, ``error_message``,
+``metadata``) plus what the uploader needs to attach: the full failure text, captured
+output and attachment references, and where in which report it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+#: The API's limits (af-api.md reading note 5), in Unicode code points.
+NAME_MIN = 2
+NAME_MAX = 255
+ERROR_MESSAGE_MAX = 1024
+ARTIFACT_MAX_BYTES = 100 * 1024 * 1024
+ARTIFACTS_PER_RESULT = 50
+
+
+class Status(StrEnum):
+    """A test result's status, spelled as the API spells it."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    PASSED = "Passed"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+    KNOWN_FAIL = "KnownFail"
+
+
+class ArtifactKind(StrEnum):
+    LOG = "Log"
+    IMAGE = "Image"
+    VIDEO = "Video"
+    OTHER = "Other"
+
+
+def kind_for_content_type(content_type: str) -> ArtifactKind:
+    """The API's artifact kind for a MIME type."""
+    main = content_type.split(";", 1)[0].strip().lower()
+    if main.startswith("image/"):
+        return ArtifactKind.IMAGE
+    if main.startswith("video/"):
+        return ArtifactKind.VIDEO
+    if main.startswith("text/") or main in ("application/json", "application/x-ndjson"):
+        return ArtifactKind.LOG
+    return ArtifactKind.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a record came from: the report file (or archive member) and line."""
+
+    path: str
+    member: str | None = None  # member name when ``path`` is an archive
+    line: int | None = None
+
+    def display(self) -> str:
+        name = f"{self.path}!{self.member}" if self.member else self.path
+        return f"{name}:{self.line}" if self.line is not None else name
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """A file a report points at (``[[ATTACHMENT|path]]``, an attachment property).
+
+    Unresolved: the uploader resolves ``path`` within an allowed root before reading it.
+    ``marker`` is the text of the reference as written, for warnings.
+    """
+
+    path: str
+    marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextArtifact:
+    """An artifact whose content the report itself holds (output, failure text)."""
+
+    label: str  # e.g. "stdout.log", "failure.txt"
+    text: str
+    content_type: str = "text/plain; charset=utf-8"
+    #: the bytes cut off before ``text`` was stored, if the text was too large to keep
+    truncated_bytes: int = 0
+
+    @property
+    def kind(self) -> ArtifactKind:
+        return kind_for_content_type(self.content_type)
+
+    def encoded(self) -> bytes:
+        return self.text.encode("utf-8", "surrogateescape")
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.encoded())
+
+
+@dataclass(frozen=True, slots=True)
+class TestRecord:
+    """One test result, normalized. Immutable; build variants with :func:`dataclasses.replace`.
+
+    ``metadata`` must be JSON-serializable. ``failure_text`` is the whole failure (type,
+    message, stack); ``error_message`` is what fits in the API's field. ``outputs`` are the
+    text artifacts in priority order (failure text first, then stdout, stderr, other logs).
+    """
+
+    __test__ = False  # keep pytest from collecting this class
+
+    test_name: str
+    status: Status
+    source: SourceRef
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    execution_time_ms: int | None = None
+    error_message: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    failure_text: str | None = None
+    outputs: tuple[TextArtifact, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
+
+    @property
+    def synthetic(self) -> bool:
+        """True for records that are not a test case of the report (crash, missing tests)."""
+        return bool(self.metadata.get("synthetic"))
+
+    def api_fields(self) -> dict[str, Any]:
+        """The record in the API's field names, as ``junit2af parse`` prints it."""
+        return {
+            "test_name": self.test_name,
+            "status": str(self.status),
+            "started_at": format_time(self.started_at),
+            "finished_at": format_time(self.finished_at),
+            "execution_time_ms": self.execution_time_ms,
+            "error_message": self.error_message,
+            "metadata": dict(self.metadata),
+        }
+
+
+def format_time(value: datetime | None) -> str | None:
+    """ISO 8601 with an explicit offset, milliseconds precision (``Z`` for UTC)."""
+    if value is None:
+        return None
+    text = value.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def add_ms(start: datetime | None, duration_ms: int | None) -> datetime | None:
+    if start is None or duration_ms is None:
+        return None
+    return start + timedelta(milliseconds=duration_ms)
+
+
+def clip_code_points(text: str, limit: int) -> str:
+    """At most ``limit`` code points of ``text`` (Python str indexes by code point)."""
+    return text if len(text) <= limit else text[:limit]
+
+
+def short_hash(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
+def fit_name(name: str, pad_with: str | None = None) -> str:
+    """Make ``name`` a valid API name (2-255 code points), deterministically.
+
+    A long name keeps its head and gets a hash of the whole name as suffix, so two long
+    names that share their first 240 code points never collide. A short one is prefixed
+    with ``pad_with`` (its suite), or padded with underscores.
+    """
+    name = " ".join(name.split()) if ("\n" in name or "\r" in name or "\t" in name) else name
+    if len(name) < NAME_MIN:
+        if pad_with:
+            name = f"{pad_with}.{name}" if name else pad_with
+        if len(name) < NAME_MIN:
+            name = (name or "unnamed").ljust(NAME_MIN, "_")
+    if len(name) > NAME_MAX:
+        suffix = "~" + short_hash(name, 10)
+        name = name[: NAME_MAX - len(suffix)] + suffix
+    return name
+
+
+class NameRegistry:
+    """Gives every record of one run a distinct ``test_name``.
+
+    The second record named ``x`` becomes ``x #2``, the third ``x #3``: stable for the same
+    inputs in the same order. Names are remembered as 16-byte digests so that a run of
+    500,000 records costs a few tens of MB, not the names themselves.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+
+    @staticmethod
+    def _digest(name: str) -> bytes:
+        return hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def claim(self, name: str) -> str:
+        digest = self._digest(name)
+        if digest not in self._seen:
+            self._seen.add(digest)
+            return name
+        ordinal = 2
+        while True:
+            suffix = f" #{ordinal}"
+            candidate = fit_name(name[: NAME_MAX - len(suffix)] + suffix)
+            digest = self._digest(candidate)
+            if digest not in self._seen:
+                self._seen.add(digest)
+                return candidate
+            ordinal += 1
+
+    def unique(self, records: Iterator[TestRecord]) -> Iterator[TestRecord]:
+        """Pass ``records`` through, renaming the ones whose name was taken."""
+        from dataclasses import replace
+
+        for record in records:
+            name = self.claim(record.test_name)
+            if name != record.test_name:
+                record = replace(
+                    record,
+                    test_name=name,
+                    metadata={**record.metadata, "name_in_report": record.test_name},
+                )
+            yield record
+
+
+def to_json_line(record: TestRecord, artifacts: list[dict[str, Any]]) -> str:
+    fields = record.api_fields()
+    fields["artifacts"] = artifacts
+    return json.dumps(fields, ensure_ascii=False, sort_keys=False)
