@@ -26,6 +26,8 @@ class ExitStatus(IntEnum):
     UPLOAD_FAILED = 5
     #: another junit2af process holds the journal of this upload
     LOCKED = 6
+    #: a bug in junit2af (reported in one line; JUNIT2AF_DEBUG=1 shows the traceback)
+    INTERNAL = 70
     #: interrupted by the user (Ctrl-C)
     INTERRUPTED = 130
 

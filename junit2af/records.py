@@ -106,8 +106,9 @@ class TestRecord:
     """One test result, normalized. Immutable; build variants with :func:`dataclasses.replace`.
 
     ``metadata`` must be JSON-serializable. ``failure_text`` is the whole failure (type,
-    message, stack); ``error_message`` is what fits in the API's field. ``outputs`` are the
-    text artifacts in priority order (failure text first, then stdout, stderr, other logs).
+    message, stack); ``error_message`` is what fits in the API's field (the artifact planner
+    adds a ``failure.txt`` when the failure text does not fit). ``outputs`` are the captured
+    output artifacts in priority order (``stdout.log``, ``stderr.log``, then other logs).
     """
 
     __test__ = False  # keep pytest from collecting this class

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from datetime import timezone as _timezone
+from datetime import UTC, datetime, tzinfo
 
 #: Largest captured text kept whole in memory; the rest is cut with an explicit marker.
 MAX_TEXT_BYTES = 64 * 1024 * 1024
@@ -33,7 +32,7 @@ class ParseOptions:
     ``salvage`` keeps the complete test cases of a truncated report.
     """
 
-    timezone: tzinfo = _timezone.utc
+    timezone: tzinfo = UTC
     fallback_start: datetime | None = None
     salvage: bool = False
     warn: Callable[[str], None] = field(default=_print_warning)

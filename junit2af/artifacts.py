@@ -1,0 +1,286 @@
+"""What gets attached to each result: the plan of artifacts for a record.
+
+Shared by ``junit2af parse`` (which prints the plan) and the uploader (which sends it), so
+the dry run shows exactly what an upload attaches. Attachment references from reports
+are resolved here, and only to regular files inside the allowed roots: a report is
+untrusted input and must not make junit2af upload ``/etc/shadow`` or read a FIFO forever.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from junit2af.records import (
+    ARTIFACT_MAX_BYTES,
+    ARTIFACTS_PER_RESULT,
+    ERROR_MESSAGE_MAX,
+    ArtifactKind,
+    AttachmentRef,
+    TestRecord,
+    TextArtifact,
+    kind_for_content_type,
+)
+
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedArtifact:
+    """One artifact to attach: in-memory bytes or a resolved file, with its declared size."""
+
+    label: str
+    kind: ArtifactKind
+    content_type: str
+    size_bytes: int
+    role: str  # "failure", "output" or "attachment": what was kept first under the cap
+    data: bytes | None = None
+    path: str | None = None  # resolved real path of an attachment file
+    device: int | None = None  # (st_dev, st_ino) of the file measured at planning time
+    inode: int | None = None
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "kind": str(self.kind),
+            "content_type": self.content_type,
+            "size_bytes": self.size_bytes,
+        }
+
+    @contextmanager
+    def open(self, roots: AttachmentRoots | None = None) -> Iterator[BinaryIO]:
+        """A stream of exactly ``size_bytes`` bytes of this artifact's content."""
+        if self.data is not None:
+            import io
+
+            yield io.BytesIO(self.data)
+            return
+        assert self.path is not None
+        handle = _open_checked(self.path, roots)
+        try:
+            yield _ExactReader(handle, self.size_bytes)  # type: ignore[misc]
+        finally:
+            handle.close()
+
+
+class _ExactReader:
+    """Reads at most ``size`` bytes: a file that grows while uploading sends what was
+    measured when it was planned (and a shrunk file fails loudly in the upload)."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle = handle
+        self._left = size
+        self._start = handle.tell()
+        self._size = size
+
+    def read(self, amount: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if amount < 0 or amount > self._left:
+            amount = self._left
+        data = self._handle.read(amount)
+        self._left -= len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # requests rewinds bodies on retries; only a rewind to the start is needed.
+        if offset == 0 and whence == 0:
+            self._handle.seek(self._start)
+            self._left = self._size
+            return 0
+        if whence == 2 and offset == 0:
+            return self._size
+        raise OSError("only rewinding to the start is supported")
+
+    def tell(self) -> int:
+        return self._size - self._left
+
+    def __len__(self) -> int:
+        return self._size
+
+
+class AttachmentError(Exception):
+    """An attachment reference that is refused; the message names the marker only."""
+
+
+class AttachmentRoots:
+    """The directories attachment references may point into (default: the cwd)."""
+
+    def __init__(self, roots: Sequence[str | os.PathLike[str]] | None = None) -> None:
+        chosen = list(roots) if roots else [os.getcwd()]
+        self.roots = [os.path.realpath(os.fspath(r)) for r in chosen]
+
+    def contains(self, real_path: str) -> bool:
+        # commonpath, not startswith: /ws-evil is not inside /ws.
+        for root in self.roots:
+            try:
+                if os.path.commonpath([root, real_path]) == root:
+                    return True
+            except ValueError:  # different drives
+                continue
+        return False
+
+    def resolve(self, ref: AttachmentRef, report_dir: str | None) -> PlannedArtifact:
+        """Check ``ref`` and measure it; raises :class:`AttachmentError` when refused."""
+        raw = ref.path
+        if raw.startswith("file://"):
+            raw = raw[len("file://") :]
+        candidates = [raw] if os.path.isabs(raw) else []
+        if not candidates:
+            if report_dir:
+                candidates.append(os.path.join(report_dir, raw))
+            candidates.append(os.path.join(os.getcwd(), raw))
+        last_error = "file not found"
+        for candidate in candidates:
+            if not os.path.lexists(candidate):
+                continue
+            real = os.path.realpath(candidate)
+            if not self.contains(real):
+                last_error = "points outside the allowed attachment roots"
+                continue
+            handle = _open_checked(candidate, self)
+            try:
+                info = os.fstat(handle.fileno())
+            finally:
+                handle.close()
+            content_type = mimetypes.guess_type(real)[0] or "application/octet-stream"
+            label = os.path.basename(real)[:255] or "attachment"
+            return PlannedArtifact(
+                label=label,
+                kind=kind_for_content_type(content_type),
+                content_type=content_type,
+                size_bytes=info.st_size,
+                role="attachment",
+                path=real,
+                device=info.st_dev,
+                inode=info.st_ino,
+            )
+        raise AttachmentError(f"attachment {ref.marker} refused: {last_error}")
+
+
+def _open_checked(path: str, roots: AttachmentRoots | None) -> BinaryIO:
+    """Open ``path`` and check the opened descriptor, not just the name: a symlink swapped
+    in between the check and the open cannot lead outside the roots."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise AttachmentError(f"cannot open: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise AttachmentError("not a regular file")
+        real = _fd_path(fd) or os.path.realpath(path)
+        if roots is not None and not roots.contains(real):
+            raise AttachmentError("points outside the allowed attachment roots")
+        if real.startswith(("/proc/", "/sys/", "/dev/")):
+            raise AttachmentError("a special file system")
+        if info.st_size == 0:
+            raise AttachmentError("empty file (the API refuses 0-byte artifacts)")
+        if info.st_size > ARTIFACT_MAX_BYTES:
+            raise AttachmentError(f"larger than {ARTIFACT_MAX_BYTES} bytes")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _fd_path(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _text_planned(artifact: TextArtifact, role: str) -> PlannedArtifact | None:
+    data = artifact.encoded()
+    if not data:
+        return None
+    if len(data) > ARTIFACT_MAX_BYTES:
+        cut = len(data) - ARTIFACT_MAX_BYTES + 64
+        data = data[: ARTIFACT_MAX_BYTES - 64] + f"\n[truncated {cut} bytes]\n".encode()
+    return PlannedArtifact(
+        label=artifact.label,
+        kind=artifact.kind,
+        content_type=artifact.content_type,
+        size_bytes=len(data),
+        role=role,
+        data=data,
+    )
+
+
+def failure_needs_artifact(record: TestRecord) -> bool:
+    """True when the full failure text holds more than ``error_message`` shows."""
+    text = (record.failure_text or "").strip()
+    if not text:
+        return False
+    return len(text) > ERROR_MESSAGE_MAX or text != (record.error_message or "").strip()
+
+
+@dataclass
+class ArtifactPlan:
+    artifacts: list[PlannedArtifact]
+    warnings: list[str]
+    left_out: int = 0
+
+
+def plan_artifacts(record: TestRecord, roots: AttachmentRoots | None) -> ArtifactPlan:
+    """The artifacts to attach to ``record``, most useful first, at most 50.
+
+    Failure text first, then captured output, then attachment files. ``roots=None``
+    means attachments are not resolved at all (they are reported as left out).
+    """
+    warnings: list[str] = []
+    planned: list[PlannedArtifact] = []
+    if failure_needs_artifact(record):
+        item = _text_planned(TextArtifact("failure.txt", record.failure_text or ""), "failure")
+        if item:
+            planned.append(item)
+    for output in record.outputs:
+        item = _text_planned(output, "output")
+        if item:
+            planned.append(item)
+    report_dir = os.path.dirname(os.path.abspath(record.source.path))
+    if record.source.member is not None or record.source.path == "-":
+        report_dir = None
+    for ref in record.attachments:
+        if roots is None:
+            continue
+        try:
+            planned.append(roots.resolve(ref, report_dir))
+        except AttachmentError as error:
+            message = str(error)
+            if not message.startswith("attachment "):
+                message = f"attachment {ref.marker} refused: {message}"
+            warnings.append(f"{record.test_name}: {message}")
+    planned = _unique_labels(planned)
+    left_out = max(0, len(planned) - ARTIFACTS_PER_RESULT)
+    if left_out:
+        dropped = ", ".join(a.label for a in planned[ARTIFACTS_PER_RESULT:][:5])
+        warnings.append(
+            f"{record.test_name}: {left_out} artifact(s) left out (the API takes at most "
+            f"{ARTIFACTS_PER_RESULT} per result): {dropped}{'...' if left_out > 5 else ''}"
+        )
+        planned = planned[:ARTIFACTS_PER_RESULT]
+    return ArtifactPlan(planned, warnings, left_out)
+
+
+def _unique_labels(planned: list[PlannedArtifact]) -> list[PlannedArtifact]:
+    from dataclasses import replace
+
+    seen: dict[str, int] = {}
+    result = []
+    for item in planned:
+        count = seen.get(item.label, 0) + 1
+        seen[item.label] = count
+        if count > 1:
+            stem, dot, ext = item.label.rpartition(".")
+            label = f"{stem}-{count}.{ext}" if dot else f"{item.label}-{count}"
+            item = replace(item, label=label[:255])
+        result.append(item)
+    return result

@@ -1,0 +1,355 @@
+"""From what the user named to open report streams: files, directories, globs, stdin,
+gzip files and zip/tar archives, each recognised by its content.
+
+Everything is opened here and handed to parsers as a binary stream, so no parser ever
+opens a path (lxml would gunzip or fetch it). Archives are read member by member without
+extracting anything to disk, under caps that stop decompression bombs.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import os
+import stat
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, BinaryIO
+
+from junit2af.errors import InputError
+
+#: Caps on what an archive or a gzip stream may expand to.
+MAX_MEMBER_BYTES = 2 * 1024**3
+MAX_ARCHIVE_TOTAL_BYTES = 8 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+MAX_ARCHIVE_MEMBERS = 100_000
+
+FORMATS = ("junit", "tap", "pytest-json", "reportlog")
+_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """One report to parse: a file, an archive member, or stdin (spooled)."""
+
+    display: str  # what messages call it
+    path: str  # the file on disk (the archive, for members)
+    member: str | None = None
+    mtime: datetime | None = None
+    _opener: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """The report's decompressed bytes as a binary stream."""
+        assert self._opener is not None
+        stream = self._opener()
+        try:
+            yield stream  # type: ignore[misc]
+        finally:
+            stream.close()
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.open() as stream:
+            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+class _CappedReader(io.RawIOBase):
+    """Reads a decompressing stream, refusing to expand past a size or ratio cap."""
+
+    def __init__(self, inner: IO[bytes], display: str, compressed_size: int | None) -> None:
+        self._inner = inner
+        self._display = display
+        self._limit = MAX_MEMBER_BYTES
+        if compressed_size:
+            self._limit = min(
+                self._limit, max(compressed_size, 1024 * 1024) * MAX_COMPRESSION_RATIO
+            )
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        self._read += len(data)
+        if self._read > self._limit:
+            raise InputError(
+                self._display,
+                f"decompresses to more than {self._limit} bytes (compression bomb?); refused",
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def _capped(inner: IO[bytes], display: str, compressed_size: int | None) -> IO[bytes]:
+    return io.BufferedReader(_CappedReader(inner, display, compressed_size), 256 * 1024)
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def _regular_file_input(path: str) -> ReportInput:
+    info = os.stat(path)
+    mtime = datetime.fromtimestamp(info.st_mtime, UTC)
+    if _is_gzip(path):
+        return ReportInput(
+            display=path,
+            path=path,
+            mtime=mtime,
+            _opener=lambda: _capped(gzip.open(path, "rb"), path, info.st_size),
+        )
+    return ReportInput(display=path, path=path, mtime=mtime, _opener=lambda: open(path, "rb"))
+
+
+def _stdin_input() -> ReportInput:
+    # Spool stdin to disk: an upload reads every report twice (validate, then send).
+    spool = tempfile.NamedTemporaryFile(prefix="junit2af-stdin-")  # noqa: SIM115 - kept
+    source = sys.stdin.buffer
+    for chunk in iter(lambda: source.read(1024 * 1024), b""):
+        spool.write(chunk)
+    spool.flush()
+
+    def opener() -> IO[bytes]:
+        # Each open gets its own position over the one spooled copy (``spool`` stays
+        # referenced here, so the file lives as long as the input).
+        return open(spool.name, "rb")
+
+    return ReportInput(display="<stdin>", path="-", mtime=datetime.now(UTC), _opener=opener)
+
+
+def _zip_inputs(path: str) -> Iterator[ReportInput]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise InputError(path, f"not a readable zip archive: {error}") from None
+    with archive:
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        raise InputError(path, f"archive has more than {MAX_ARCHIVE_MEMBERS} members; refused")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ARCHIVE_TOTAL_BYTES:
+        raise InputError(path, f"archive expands to {total} bytes; refused")
+    mtime = datetime.fromtimestamp(os.stat(path).st_mtime, UTC)
+    for info in sorted(infos, key=lambda i: i.filename):
+        name = info.filename
+        display = f"{path}!{name}"
+
+        def opener(name: str = name, size: int = info.compress_size, d: str = display):
+            # Member names are only labels: nothing is ever written to disk.
+            archive = zipfile.ZipFile(path)
+            inner = archive.open(name)
+            return _capped(_ClosingBoth(inner, archive), d, size)
+
+        yield ReportInput(display=display, path=path, member=name, mtime=mtime, _opener=opener)
+
+
+class _ClosingBoth(io.RawIOBase):
+    def __init__(self, inner: IO[bytes], owner: zipfile.ZipFile | tarfile.TarFile) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        return self._inner.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        self._owner.close()
+        super().close()
+
+
+def _tar_inputs(path: str) -> Iterator[ReportInput]:
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            members = [m for m in archive.getmembers() if m.isfile()]
+    except tarfile.TarError as error:
+        raise InputError(path, f"not a readable tar archive: {error}") from None
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        raise InputError(path, f"archive has more than {MAX_ARCHIVE_MEMBERS} members; refused")
+    compressed = os.stat(path).st_size
+    total = sum(m.size for m in members)
+    if total > MAX_ARCHIVE_TOTAL_BYTES or total > max(compressed, 1 << 20) * MAX_COMPRESSION_RATIO:
+        raise InputError(path, f"archive expands to {total} bytes (compression bomb?); refused")
+    mtime = datetime.fromtimestamp(compressed and os.stat(path).st_mtime, UTC)
+    for member in sorted(members, key=lambda m: m.name):
+        display = f"{path}!{member.name}"
+
+        def opener(name: str = member.name, d: str = display):
+            archive = tarfile.open(path, "r:*")  # noqa: SIM115 - closed with the stream
+            extracted = archive.extractfile(name)
+            if extracted is None:  # pragma: no cover - filtered to regular files above
+                archive.close()
+                raise InputError(d, "not a regular file in the archive")
+            return _capped(_ClosingBoth(extracted, archive), d, None)
+
+        yield ReportInput(
+            display=display, path=path, member=member.name, mtime=mtime, _opener=opener
+        )
+
+
+def _archive_kind(path: str) -> str | None:
+    lower = path.lower()
+    if lower.endswith(".zip") or lower.endswith(".jar"):
+        return "zip"
+    if lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+        return "tar"
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return "zip" if head == b"PK\x03\x04" else None
+
+
+def _file_inputs(path: str) -> Iterator[ReportInput]:
+    kind = _archive_kind(path)
+    if kind == "zip":
+        yield from _zip_inputs(path)
+    elif kind == "tar":
+        yield from _tar_inputs(path)
+    else:
+        yield _regular_file_input(path)
+
+
+def expand_inputs(patterns: list[str], *, recognise: bool = True) -> Iterator[ReportInput]:
+    """The reports named by ``patterns``: files, directories (recursively), globs, ``-``.
+
+    A file named explicitly is always returned (and refused later if it is no report); a
+    file found by walking a directory or archive is returned only when its content looks
+    like a report, so a directory of CI artifacts can be given as is.
+    """
+    seen: set[tuple[str, str | None]] = set()
+    for pattern in patterns:
+        if pattern == "-":
+            yield _stdin_input()
+            continue
+        if any(ch in pattern for ch in "*?[") and not os.path.exists(pattern):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            if not matches:
+                raise InputError(pattern, "no file matches this pattern")
+            candidates = [(m, True) for m in matches]
+        else:
+            candidates = [(pattern, False)]
+        for candidate, from_glob in candidates:
+            for found in _expand_one(candidate, explicit=not from_glob, recognise=recognise):
+                key = (os.path.realpath(found.path), found.member)
+                if key not in seen:
+                    seen.add(key)
+                    yield found
+
+
+def _expand_one(path: str, *, explicit: bool, recognise: bool) -> Iterator[ReportInput]:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, "no such file or directory") from None
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                if not os.path.isfile(full):
+                    continue
+                yield from _recognised(_file_inputs(full), recognise)
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(path, "not a regular file")
+    inputs = _file_inputs(path)
+    if _archive_kind(path) is not None:
+        yield from _recognised(inputs, recognise)
+    elif explicit:
+        yield from inputs
+    else:
+        yield from _recognised(inputs, recognise)
+
+
+def _recognised(inputs: Iterator[ReportInput], recognise: bool) -> Iterator[ReportInput]:
+    for report in inputs:
+        if not recognise:
+            yield report
+            continue
+        try:
+            with report.open() as stream:
+                head = stream.read(_SNIFF_BYTES)
+        except (OSError, EOFError, InputError, zipfile.BadZipFile, tarfile.TarError):
+            continue
+        if detect_format(head) in FORMATS:
+            yield report
+
+
+def detect_format(head: bytes) -> str | None:
+    """The report format of a stream from its first bytes, or None.
+
+    Returns one of :data:`FORMATS`, or ``"other:<name>"`` for a known unsupported format.
+    """
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = head.decode("utf-16").encode("utf-8").lstrip(b"\xef\xbb\xbf \t\r\n")
+        except UnicodeDecodeError:
+            return None
+    if text.startswith(b"<"):
+        return _detect_xml(text)
+    if text.startswith(b"{"):
+        first_line = text.split(b"\n", 1)[0]
+        if b'"$report_type"' in first_line:
+            return "reportlog"
+        # pytest-json-report's top-level keys (the environment block may push "tests" far).
+        if b'"exitcode"' in text and (b'"created"' in text or b'"root"' in text):
+            return "pytest-json"
+        return None
+    if _looks_like_tap(text):
+        return "tap"
+    return None
+
+
+def _detect_xml(text: bytes) -> str | None:
+    import re
+
+    for match in re.finditer(rb"<([A-Za-z_][\w.:-]*)", text):
+        tag = match.group(1).split(b":")[-1].decode("ascii", "replace")
+        if tag in ("testsuites", "testsuite", "testrun"):
+            return "junit"
+        from junit2af.parsers.junit import KNOWN_OTHER_ROOTS
+
+        if tag in KNOWN_OTHER_ROOTS:
+            return f"other:{KNOWN_OTHER_ROOTS[tag]}"
+        return "xml"
+    return "xml"
+
+
+def _looks_like_tap(text: bytes) -> bool:
+    import re
+
+    for raw in text.splitlines()[:50]:
+        line = raw.strip()
+        if re.match(rb"(?i)^tap version \d+", line):
+            return True
+        if re.match(rb"^(not )?ok\b", line) or re.match(rb"^\d+\.\.\d+", line):
+            return True
+        if re.match(rb"^# Subtest", line):
+            return True
+    return False

@@ -1,0 +1,789 @@
+"""Streaming JUnit XML parser: every real-world flavour, one :class:`TestRecord` at a time.
+
+The parser walks ``iterparse`` events, turns each finished ``<testcase>`` into a record
+and frees the elements it has read, so memory stays flat whatever the report's size. The
+mapping rules are documented in the README ("How JUnit maps"); the quirks that forced a
+rule are noted where the rule is implemented.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
+
+from dateutil import parser as date_parser
+from lxml import etree
+
+from junit2af.errors import InputError, UnsupportedFormatError
+from junit2af.parsers.base import ParseOptions
+from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.records import (
+    ERROR_MESSAGE_MAX,
+    AttachmentRef,
+    SourceRef,
+    Status,
+    TestRecord,
+    TextArtifact,
+    add_ms,
+    clip_code_points,
+    fit_name,
+)
+
+#: Elements that can hold test cases. ``testrun`` is Eclipse/Pega's root.
+ROOT_TAGS = frozenset({"testsuites", "testsuite", "testrun"})
+
+#: Roots of well-formed XML formats that are not JUnit, for a useful refusal.
+KNOWN_OTHER_ROOTS = {
+    "test-run": "NUnit 3",
+    "test-results": "NUnit 2",
+    "TestRun": "Visual Studio TRX",
+    "Site": "CTest Test.xml (use `ctest --output-junit` instead)",
+    "robot": "Robot Framework output.xml (use `robot --xunit` instead)",
+    "result": "Jenkins junitResult.xml",
+    "assemblies": "xUnit.net v2 XML",
+    "assembly": "xUnit.net XML",
+    "suites": "a junit-like but non-JUnit schema (<suites>/<suite>/<case>)",
+}
+
+#: A skip whose type says it is an expected failure.
+KNOWN_FAIL_SKIP_TYPES = frozenset({"pytest.xfail", "xfail", "todo", "expectedfailure"})
+#: ``status``/``result`` attribute values that mean the test did not run.
+NOT_RUN_STATUSES = frozenset(
+    {"notrun", "not_run", "disabled", "skipped", "ignored", "suppressed", "filtered"}
+)
+#: Surefire writes these inside a <testcase> for earlier attempts of a rerun test.
+FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
+RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
+FAILURE_TAGS = frozenset({"failure", "error"})
+
+#: Repeated test cases within this many distinct names of each other are merged as
+#: attempts of one test (pytest-rerunfailures writes reruns right after the first try).
+ATTEMPT_WINDOW = 256
+
+_ATTACHMENT_MARKER = re.compile(r"\[\[ATTACHMENT\|([^\]\r\n]+)\]\]")
+_KNOWN_CASE_ATTRS = frozenset(
+    {"name", "classname", "time", "timestamp", "file", "line", "status", "result"}
+)
+
+
+def _local(tag: Any) -> str:
+    """Tag name without namespace (some writers add xsi namespaces); '' for non-elements."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+@dataclass
+class _Suite:
+    name: str
+    path: tuple[str, ...]
+    timestamp: datetime | None
+    hostname: str | None
+    header: dict[str, str]
+    properties: dict[str, Any] = field(default_factory=dict)
+    offset_ms: int = 0  # durations of the cases read so far in this suite
+    case_count: int = 0
+    child_suites: int = 0
+    output: list[TextArtifact] = field(default_factory=list)
+    # Test cases read but not yet emitted (a rerun may follow), oldest first.
+    pending: OrderedDict[int, list[_Attempt]] = field(default_factory=OrderedDict)
+    latest_slot: dict[tuple[str, str], int] = field(default_factory=dict)
+    slot_counter: int = 0
+    emitted_any: bool = False
+    repeats_are_reruns: bool = False
+
+
+@dataclass
+class _Attempt:
+    """One <testcase> element, read and detached from the tree."""
+
+    name: str
+    classname: str
+    line: int | None
+    file: str | None
+    file_line: str | None
+    duration_ms: int | None
+    started_at: datetime | None
+    time_source: str | None
+    status: Status
+    result: str | None  # "failure", "error", "skipped", ...
+    failure_type: str | None
+    message: str | None
+    failure_text: str | None
+    outputs: list[TextArtifact]
+    attachments: list[AttachmentRef]
+    properties: dict[str, Any]
+    attributes: dict[str, str]
+    extra_attempts: list[dict[str, Any]]  # Surefire flaky*/rerun* elements
+    flaky_inside: bool  # Surefire flakyFailure: failed earlier, passed at the end
+
+
+class _Context:
+    """Per-file state of one parse: options, warnings said once, where we are."""
+
+    def __init__(self, source: SourceRef, options: ParseOptions) -> None:
+        self.source = source
+        self.options = options
+        self.report = source.display()
+        self.warned: set[str] = set()
+
+    def warn_once(self, key: str, message: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            self.options.warn(f"{self.report}: {message}")
+
+
+def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
+    """Yield one :class:`TestRecord` per test of a JUnit XML report read from ``stream``.
+
+    Raises :class:`InputError` for a document that is not well-formed JUnit XML (with the
+    line and column of the syntax error), :class:`UnsupportedFormatError` for XML of
+    another known format. With ``options.salvage``, a truncated report yields the complete
+    test cases and a synthetic Failed record for the one cut off.
+    """
+    ctx = _Context(source, options)
+    reader = SanitizingReader(stream)
+    suites: list[_Suite] = []
+    open_case_line: int | None = None
+    last_line = 1
+    seen_case = False
+
+    def check_root(root: etree._Element) -> None:
+        tag = _local(root.tag)
+        if tag not in ROOT_TAGS:
+            other = KNOWN_OTHER_ROOTS.get(tag)
+            if other:
+                raise UnsupportedFormatError(
+                    ctx.report, f"not supported: looks like {other}", line=root.sourceline
+                )
+            raise InputError(
+                ctx.report,
+                f"not a JUnit XML report (root element <{tag}>)",
+                line=root.sourceline,
+            )
+
+    events = iter_events(reader, ctx.report, on_root=check_root)
+    try:
+        for event, element in events:
+            tag = _local(element.tag)
+            if event == "start":
+                last_line = element.sourceline or last_line
+                if tag in ROOT_TAGS:
+                    if suites:
+                        # A nested suite: first emit what the parent holds, to keep order.
+                        suites[-1].child_suites += 1
+                        yield from _flush(ctx, suites[-1])
+                    suites.append(_open_suite(ctx, element, suites))
+                elif tag == "testcase":
+                    open_case_line = element.sourceline
+                continue
+
+            # event == "end"
+            parent = element.getparent()
+            parent_tag = _local(parent.tag) if parent is not None else ""
+            if tag == "testcase":
+                seen_case = True
+                open_case_line = None
+                suite = suites[-1] if suites else None
+                if suite is None:  # pragma: no cover - root check makes this unreachable
+                    continue
+                attempt = _read_case(ctx, element, suite)
+                _release(element)
+                yield from _add_attempt(ctx, suite, attempt)
+            elif tag == "properties" and parent_tag in ROOT_TAGS and suites:
+                suites[-1].properties.update(_read_properties(element))
+                _release(element)
+            elif tag in ("system-out", "system-err") and parent_tag in ROOT_TAGS and suites:
+                text = _text_of(ctx, element)
+                if text.strip():
+                    label = "suite-stdout.log" if tag == "system-out" else "suite-stderr.log"
+                    suites[-1].output.append(_text_artifact(ctx, label, text))
+                _release(element)
+            elif tag in FAILURE_TAGS and parent_tag in ROOT_TAGS and suites:
+                # A harness wrote a failure outside any test case (a whole file crashed):
+                # it must not vanish.
+                yield from _flush(ctx, suites[-1])
+                yield _suite_failure_record(ctx, suites[-1], element)
+                suites[-1].emitted_any = True
+                _release(element)
+            elif tag in ROOT_TAGS and suites:
+                suite = suites.pop()
+                yield from _close_suite(ctx, suite)
+                if suites:
+                    suites[-1].emitted_any = suites[-1].emitted_any or suite.emitted_any
+                _release(element)
+    except InputError as error:
+        if not options.salvage or error.line is None or isinstance(error, UnsupportedFormatError):
+            raise
+        if not seen_case and not suites:
+            raise
+        # Salvage: everything complete was yielded; flush what is pending, then say what
+        # was cut off. Never a pass.
+        for suite in reversed(suites):
+            yield from _flush(ctx, suite)
+        yield _truncated_record(ctx, suites, open_case_line or last_line, error)
+        return
+
+    if reader.replaced:
+        options.warn(
+            f"{ctx.report}: replaced {reader.replaced} invalid character(s) "
+            "(control characters or bytes that are not UTF-8) with U+FFFD"
+        )
+    if not seen_case and not ctx.warned:
+        options.warn(f"{ctx.report}: the report holds no test cases")
+
+
+def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) -> _Suite:
+    name = element.get("name") or ""
+    parent_path = suites[-1].path if suites else ()
+    timestamp = _parse_timestamp(ctx, element.get("timestamp"), element.sourceline)
+    if timestamp is None and suites:
+        # A nested suite without its own timestamp starts where its parent has reached.
+        parent = suites[-1]
+        timestamp = add_ms(parent.timestamp, parent.offset_ms) if parent.timestamp else None
+    hostname = element.get("hostname") or (suites[-1].hostname if suites else None)
+    inherited = dict(suites[-1].properties) if suites else {}
+    return _Suite(
+        name=name,
+        path=(*parent_path, name) if name else parent_path,
+        timestamp=timestamp,
+        hostname=hostname,
+        header={k: v for k, v in element.attrib.items() if isinstance(k, str)},
+        properties=inherited,
+        repeats_are_reruns=_written_by_pytest(element, suites),
+    )
+
+
+def _written_by_pytest(element: etree._Element, suites: list[_Suite]) -> bool:
+    if suites and suites[0].header.get("name") == "pytest tests":
+        return True
+    return element.get("name") in ("pytest", "pytest tests")
+
+
+def _release(element: etree._Element) -> None:
+    """Free an element and the already-read siblings before it (flat memory)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _text_of(ctx: _Context, element: etree._Element) -> str:
+    text = element.text or ""
+    limit = ctx.options.max_text_bytes
+    if len(text) > limit:  # code points approximate bytes well enough for a cap
+        cut = len(text.encode("utf-8", "surrogatepass")) - limit
+        text = text[:limit] + f"\n[truncated {cut} bytes]\n"
+        ctx.warn_once(
+            "truncated-text",
+            f"line {element.sourceline}: <{_local(element.tag)}> larger than "
+            f"{limit} bytes; cut with a [truncated N bytes] marker",
+        )
+    return text
+
+
+def _text_artifact(ctx: _Context, label: str, text: str) -> TextArtifact:
+    return TextArtifact(label=label, text=text)
+
+
+def _read_properties(element: etree._Element) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for prop in element:
+        if _local(prop.tag) != "property":
+            continue
+        name = prop.get("name")
+        if name is None:
+            continue
+        value = prop.get("value")
+        if value is None:
+            value = prop.text or ""
+        if name in properties:
+            existing = properties[name]
+            properties[name] = (
+                [*existing, value]
+                if isinstance(existing, list)
+                else [
+                    existing,
+                    value,
+                ]
+            )
+        else:
+            properties[name] = value
+    return properties
+
+
+def _parse_seconds(ctx: _Context, raw: str | None, line: int | None) -> int | None:
+    """``time`` in seconds to whole milliseconds, tolerant of ``1,234.5`` and exponents."""
+    if raw is None:
+        return None
+    text = raw.strip().replace(",", "").replace("_", "")
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        ctx.warn_once(
+            "bad-time", f"line {line}: time={raw!r} is not a number; no duration recorded"
+        )
+        return None
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
+        ctx.warn_once("bad-time", f"line {line}: time={raw!r} is invalid; no duration recorded")
+        return None
+    return round(seconds * 1000)
+
+
+_EARLIEST_TIMESTAMP = datetime(1980, 1, 1)  # 0001-01-01 and 1970-01-01 mean "unknown"
+
+
+def _parse_timestamp(ctx: _Context, raw: str | None, line: int | None) -> datetime | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        value = date_parser.isoparse(raw.strip())
+    except (ValueError, OverflowError):
+        try:
+            value = date_parser.parse(raw.strip())
+        except (ValueError, OverflowError):
+            ctx.warn_once("bad-timestamp", f"line {line}: timestamp={raw!r} is not a date; ignored")
+            return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ctx.options.timezone)
+    if value.replace(tzinfo=None) < _EARLIEST_TIMESTAMP:
+        return None
+    return value
+
+
+def _first_line(text: str | None) -> str | None:
+    if not text:
+        return None
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return None
+
+
+def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attempt:
+    line = element.sourceline
+    duration_ms = _parse_seconds(ctx, element.get("time"), line)
+
+    started_at = _parse_timestamp(ctx, element.get("timestamp"), line)
+    time_source: str | None = "testcase" if started_at else None
+    if started_at is None and suite.timestamp is not None:
+        started_at = add_ms(suite.timestamp, suite.offset_ms)
+        time_source = "suite"
+    if started_at is None and ctx.options.fallback_start is not None:
+        # The file was written when the run ended: count back the suite's duration.
+        suite_ms = _parse_seconds(ctx, suite.header.get("time"), None) or 0
+        started_at = ctx.options.fallback_start - timedelta(milliseconds=suite_ms)
+        started_at = add_ms(started_at, suite.offset_ms)
+        time_source = "file_mtime"
+    suite.offset_ms += duration_ms or 0
+    suite.case_count += 1
+
+    failures: list[etree._Element] = []
+    skipped: etree._Element | None = None
+    outputs: list[TextArtifact] = []
+    attachments: list[AttachmentRef] = []
+    properties: dict[str, Any] = {}
+    extra_attempts: list[dict[str, Any]] = []
+    captured: dict[str, list[str]] = {}
+    flaky_inside = False
+    for child in element:
+        child_tag = _local(child.tag)
+        if child_tag in FAILURE_TAGS:
+            failures.append(child)
+        elif child_tag == "skipped":
+            skipped = child
+        elif child_tag in ("system-out", "system-err"):
+            text = _text_of(ctx, child)
+            if text.strip():
+                # pytest's junit_logging=all writes several; one file per stream reads best.
+                captured.setdefault(child_tag, []).append(text)
+                attachments.extend(_attachment_markers(text))
+        elif child_tag == "properties":
+            properties.update(_read_properties(child))
+        elif child_tag in FLAKY_TAGS or child_tag in RERUN_TAGS:
+            flaky_inside = flaky_inside or child_tag in FLAKY_TAGS
+            extra_attempts.append(_read_rerun_element(ctx, child))
+
+    for stream_tag, label in (("system-out", "stdout.log"), ("system-err", "stderr.log")):
+        if stream_tag in captured:
+            outputs.append(_text_artifact(ctx, label, "\n".join(captured[stream_tag])))
+    attachments.extend(_attachment_properties(properties))
+
+    status, result, failure_type, message, failure_text = _case_outcome(element, failures, skipped)
+    return _Attempt(
+        name=element.get("name") or "",
+        classname=element.get("classname") or "",
+        line=line,
+        file=element.get("file") or _str_property(properties, "file"),
+        file_line=element.get("line") or _str_property(properties, "line"),
+        duration_ms=duration_ms,
+        started_at=started_at,
+        time_source=time_source,
+        status=status,
+        result=result,
+        failure_type=failure_type,
+        message=message,
+        failure_text=failure_text,
+        outputs=outputs,
+        attachments=attachments,
+        properties=properties,
+        attributes={
+            k: v
+            for k, v in element.attrib.items()
+            if isinstance(k, str) and k not in _KNOWN_CASE_ATTRS and not k.startswith("{")
+        },
+        extra_attempts=extra_attempts,
+        flaky_inside=flaky_inside,
+    )
+
+
+def _case_outcome(
+    element: etree._Element,
+    failures: list[etree._Element],
+    skipped: etree._Element | None,
+) -> tuple[Status, str | None, str | None, str | None, str | None]:
+    """Status, result element, failure type, message and full failure text of a case."""
+    has_error = any(_local(f.tag) == "error" for f in failures)
+    if failures:
+        first = next((f for f in failures if _local(f.tag) == "error"), failures[0])
+        message = first.get("message") or _first_line(first.text)
+        if len(failures) > 1 or any((f.text or "").strip() for f in failures):
+            failure_text = "\n\n".join(_failure_block(f) for f in failures)
+        else:
+            # A bare message attribute: error_message holds it, unless it is too long.
+            failure_text = message if message and len(message) > ERROR_MESSAGE_MAX else None
+        if skipped is not None and not has_error:
+            # node:test and Catch2 write a failing expected-failure as <skipped> + <failure>.
+            return Status.KNOWN_FAIL, "failure", first.get("type"), message, failure_text
+        return Status.FAILED, _local(first.tag), first.get("type"), message, failure_text
+    if skipped is not None:
+        skip_type = (skipped.get("type") or "").strip()
+        message = skipped.get("message") or _first_line(skipped.text)
+        if skip_type.lower() in KNOWN_FAIL_SKIP_TYPES:
+            return Status.KNOWN_FAIL, "skipped", skip_type, message, None
+        return Status.SKIPPED, "skipped", skip_type or None, message, None
+    run_status = (element.get("status") or element.get("result") or "").strip().lower()
+    if run_status in NOT_RUN_STATUSES:
+        return Status.SKIPPED, "status", run_status, None, None
+    return Status.PASSED, None, None, None, None
+
+
+def _failure_block(element: etree._Element) -> str:
+    """The whole text of one <failure>/<error>: kind, type, message, then the stack."""
+    head = _local(element.tag)
+    if element.get("type"):
+        head += f": {element.get('type')}"
+    if element.get("message"):
+        head += f": {element.get('message')}"
+    body = (element.text or "").strip("\n")
+    return f"{head}\n{body}" if body else head
+
+
+def _read_rerun_element(ctx: _Context, element: etree._Element) -> dict[str, Any]:
+    """Surefire's flakyFailure/rerunFailure: an earlier attempt's failure and output."""
+    stack = ""
+    outputs = []
+    for child in element:
+        child_tag = _local(child.tag)
+        if child_tag == "stackTrace":
+            stack = child.text or ""
+        elif child_tag in ("system-out", "system-err") and (child.text or "").strip():
+            outputs.append(f"--- {child_tag} ---\n{child.text}")
+    text = stack or element.text or ""
+    return {
+        "kind": _local(element.tag),
+        "type": element.get("type"),
+        "message": element.get("message") or _first_line(text),
+        "text": "\n".join([text.strip("\n"), *outputs]).strip("\n"),
+    }
+
+
+def _attachment_markers(text: str) -> list[AttachmentRef]:
+    if "[[ATTACHMENT|" not in text:
+        return []
+    return [
+        AttachmentRef(path=m.group(1).strip(), marker=m.group(0))
+        for m in _ATTACHMENT_MARKER.finditer(text)
+    ]
+
+
+def _attachment_properties(properties: dict[str, Any]) -> list[AttachmentRef]:
+    refs = []
+    for name, value in properties.items():
+        if name.lower() not in ("attachment", "attachments") and not name.lower().startswith(
+            "attachment:"
+        ):
+            continue
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            for path in str(item).splitlines():
+                if path.strip():
+                    refs.append(
+                        AttachmentRef(
+                            path=path.strip(),
+                            marker=f'<property name="{name}" value="{path.strip()}">',
+                        )
+                    )
+    return refs
+
+
+def _add_attempt(ctx: _Context, suite: _Suite, attempt: _Attempt) -> Iterator[TestRecord]:
+    # A repeat of a test case whose last try failed is a rerun. A repeat after a pass or
+    # a skip is another test that happens to share the name (TestNG data providers,
+    # CasperJS assertions, mocha's duplicate titles) and keeps its own record -- except in
+    # reports pytest wrote: pytest runs a node id once per session, and
+    # pytest-rerunfailures writes the failed tries as bare, passed-looking test cases.
+    key = (attempt.classname, attempt.name)
+    slot = suite.latest_slot.get(key)
+    if slot is not None and slot in suite.pending and attempt.name:
+        attempts = suite.pending[slot]
+        if attempts[-1].status is Status.FAILED or suite.repeats_are_reruns:
+            attempts.append(attempt)
+            return
+    suite.slot_counter += 1
+    suite.pending[suite.slot_counter] = [attempt]
+    suite.latest_slot[key] = suite.slot_counter
+    while len(suite.pending) > ATTEMPT_WINDOW:
+        _, attempts = suite.pending.popitem(last=False)
+        yield _build_record(ctx, suite, attempts)
+        suite.emitted_any = True
+
+
+def _flush(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
+    suite.latest_slot.clear()
+    while suite.pending:
+        _, attempts = suite.pending.popitem(last=False)
+        is_last = not suite.pending
+        extra = suite.output if is_last and suite.output else None
+        record = _build_record(ctx, suite, attempts, suite_output=extra)
+        if extra:
+            suite.output = []
+        suite.emitted_any = True
+        yield record
+
+
+def _close_suite(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
+    yield from _flush(ctx, suite)
+    if suite.case_count == 0 and suite.child_suites == 0:
+        claimed = _header_int(suite.header.get("tests"))
+        if claimed:
+            yield _missing_cases_record(ctx, suite, claimed)
+            return
+    if suite.output:
+        ctx.warn_once(
+            f"suite-output:{suite.name}",
+            f"suite {suite.name or '(unnamed)'} has output but no test case to attach it to; "
+            "its output is not uploaded",
+        )
+
+
+def _header_int(raw: str | None) -> int:
+    try:
+        return int(float((raw or "0").replace(",", "")))
+    except ValueError:
+        return 0
+
+
+def _base_metadata(ctx: _Context, suite: _Suite) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"format": "junit", "report": ctx.report}
+    if suite.name:
+        metadata["suite"] = suite.name
+    if len(suite.path) > 1:
+        metadata["suite_path"] = list(suite.path)
+    if suite.hostname:
+        metadata["hostname"] = suite.hostname
+    if suite.properties:
+        metadata["suite_properties"] = suite.properties
+    return metadata
+
+
+def _test_name(classname: str, name: str, suite: _Suite) -> str:
+    if not classname or name.startswith(classname):
+        full = name
+    else:
+        full = f"{classname}.{name}"
+    return fit_name(full, pad_with=suite.name or classname or None)
+
+
+def _build_record(
+    ctx: _Context,
+    suite: _Suite,
+    attempts: list[_Attempt],
+    suite_output: list[TextArtifact] | None = None,
+) -> TestRecord:
+    final = attempts[-1]
+    first = attempts[0]
+    metadata = _base_metadata(ctx, suite)
+    if final.classname:
+        metadata["classname"] = final.classname
+    metadata["name"] = final.name
+    if final.file:
+        metadata["file"] = final.file
+    if final.file_line:
+        metadata["line"] = int(final.file_line) if final.file_line.isdigit() else final.file_line
+    metadata["report_line"] = first.line
+    if final.attributes:
+        metadata["attributes"] = final.attributes
+    if final.properties:
+        metadata["properties"] = final.properties
+    if final.result:
+        metadata["result"] = final.result
+    if final.failure_type:
+        metadata["failure_type"] = final.failure_type
+
+    total_attempts = len(attempts) + len(final.extra_attempts)
+    failure_text = final.failure_text
+    outputs: list[TextArtifact] = []
+    if total_attempts > 1:
+        metadata["attempts"] = total_attempts
+        earlier_failed = any(a.status is Status.FAILED for a in attempts[:-1]) or any(
+            x["kind"] in FLAKY_TAGS or x["kind"] in RERUN_TAGS for x in final.extra_attempts
+        )
+        # In a pytest report every repeat is a rerun, and pytest reruns only failures.
+        earlier_failed = earlier_failed or suite.repeats_are_reruns
+        metadata["flaky"] = final.status is Status.PASSED and earlier_failed
+        history = _attempt_history(attempts)
+        if history:
+            outputs.append(TextArtifact(label="attempts.txt", text=history))
+        if final.status is Status.FAILED and not failure_text and final.extra_attempts:
+            failure_text = final.extra_attempts[-1]["text"]
+    if final.time_source:
+        metadata["time_source"] = first.time_source
+
+    durations = [a.duration_ms for a in attempts if a.duration_ms is not None]
+    duration_ms = sum(durations) if durations else None
+    started_at = first.started_at
+    message = final.message
+    if message is None and final.status is Status.FAILED and final.extra_attempts:
+        message = final.extra_attempts[-1]["message"]
+    # Output of the final attempt first: that is what a reader of a failure wants.
+    for attempt in reversed(attempts):
+        for artifact in attempt.outputs:
+            label = artifact.label
+            if attempt is not final:
+                label = f"attempt{attempts.index(attempt) + 1}-{label}"
+                artifact = TextArtifact(label=label, text=artifact.text)
+            outputs.append(artifact)
+    if suite_output:
+        outputs.extend(suite_output)
+        metadata["suite_output_attached"] = True
+    attachments: list[AttachmentRef] = []
+    for attempt in attempts:
+        attachments.extend(attempt.attachments)
+
+    return TestRecord(
+        test_name=_test_name(final.classname, final.name, suite),
+        status=final.status,
+        source=SourceRef(ctx.source.path, ctx.source.member, first.line),
+        started_at=started_at,
+        finished_at=add_ms(started_at, duration_ms),
+        execution_time_ms=duration_ms,
+        error_message=clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
+        metadata=metadata,
+        failure_text=failure_text,
+        outputs=tuple(_sorted_outputs(outputs)),
+        attachments=tuple(dict.fromkeys(attachments)),
+    )
+
+
+def _sorted_outputs(outputs: list[TextArtifact]) -> list[TextArtifact]:
+    order = {"stdout.log": 0, "stderr.log": 1}
+    return sorted(outputs, key=lambda a: order.get(a.label, 2))
+
+
+def _str_property(properties: dict[str, Any], key: str) -> str | None:
+    value = properties.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _attempt_history(attempts: list[_Attempt]) -> str:
+    blocks = []
+    for number, attempt in enumerate(attempts, 1):
+        head = f"attempt {number}: {attempt.status}"
+        if attempt.duration_ms is not None:
+            head += f" ({attempt.duration_ms} ms)"
+        blocks.append(head + (f"\n{attempt.failure_text}" if attempt.failure_text else ""))
+        for extra in attempt.extra_attempts:
+            blocks.append(
+                f"earlier attempt ({extra['kind']}): {extra['message'] or ''}\n"
+                f"{extra['text']}".rstrip()
+            )
+    return "\n\n".join(blocks)
+
+
+def _suite_failure_record(ctx: _Context, suite: _Suite, element: etree._Element) -> TestRecord:
+    text = _failure_block(element)
+    message = element.get("message") or _first_line(element.text) or "suite failed"
+    metadata = _base_metadata(ctx, suite)
+    metadata.update(
+        {
+            "synthetic": True,
+            "reason": f"<{_local(element.tag)}> outside any test case",
+            "result": _local(element.tag),
+            "report_line": element.sourceline,
+        }
+    )
+    if element.get("type"):
+        metadata["failure_type"] = element.get("type")
+    started = suite.timestamp or ctx.options.fallback_start
+    return TestRecord(
+        test_name=fit_name(suite.name or "suite", pad_with="suite"),
+        status=Status.FAILED,
+        source=SourceRef(ctx.source.path, ctx.source.member, element.sourceline),
+        started_at=started,
+        error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
+        metadata=metadata,
+        failure_text=text,
+    )
+
+
+def _missing_cases_record(ctx: _Context, suite: _Suite, claimed: int) -> TestRecord:
+    failures = _header_int(suite.header.get("failures"))
+    errors = _header_int(suite.header.get("errors"))
+    skipped = _header_int(suite.header.get("skipped") or suite.header.get("skips"))
+    message = (
+        f"suite header claims {claimed} tests ({failures} failures, {errors} errors, "
+        f"{skipped} skipped) but the report holds no test cases"
+    )
+    metadata = _base_metadata(ctx, suite)
+    metadata.update({"synthetic": True, "reason": "no test cases", "claimed_tests": claimed})
+    return TestRecord(
+        test_name=fit_name(suite.name or "suite", pad_with="suite"),
+        status=Status.FAILED if failures or errors else Status.SKIPPED,
+        source=SourceRef(ctx.source.path, ctx.source.member, None),
+        started_at=suite.timestamp or ctx.options.fallback_start,
+        error_message=message,
+        metadata=metadata,
+    )
+
+
+def _truncated_record(
+    ctx: _Context, suites: list[_Suite], line: int, error: InputError
+) -> TestRecord:
+    suite_name = suites[-1].name if suites else ""
+    metadata: dict[str, Any] = {
+        "format": "junit",
+        "report": ctx.report,
+        "synthetic": True,
+        "reason": "report truncated",
+        "report_line": line,
+    }
+    if suite_name:
+        metadata["suite"] = suite_name
+    return TestRecord(
+        test_name=fit_name(f"{suite_name or ctx.report} (report truncated)"),
+        status=Status.FAILED,
+        source=SourceRef(ctx.source.path, ctx.source.member, line),
+        error_message=clip_code_points(
+            f"report truncated at line {error.line}: {error.reason}", ERROR_MESSAGE_MAX
+        ),
+        metadata=metadata,
+    )

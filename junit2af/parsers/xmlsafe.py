@@ -1,0 +1,209 @@
+"""Hardened XML reading shared by every XML parse path.
+
+lxml is always handed an open stream (never a file name: libxml2 would silently gunzip it
+or fetch it), with entity resolution, DTD loading and network access switched off
+explicitly. ``huge_tree`` is on because a 50 MB ``<system-out>`` is real; libxml2's own
+depth limit goes with it, so :func:`iter_events` enforces a depth limit itself.
+
+The stream passes through :class:`SanitizingReader` first: test output is full of bytes
+that XML 1.0 forbids (ANSI escapes, NULs from crashed binaries, Latin-1 in a file that
+claims UTF-8). Rather than refuse a whole report for one stray byte, those characters are
+replaced with U+FFFD and the parser warns once per file, leaving the rest of the text
+untouched.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from lxml import etree
+
+from junit2af.errors import InputError
+
+#: The options every XML parse in junit2af uses. Keep them explicit: lxml's defaults
+#: already resolve no external entities, but a reader of this code should not have to know.
+SAFE_XML_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+MAX_DEPTH = 256
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+_CHUNK = 256 * 1024
+
+# Characters XML 1.0 forbids, as raw text: C0 controls but tab, LF and CR, the
+# non-characters U+FFFE/U+FFFF, and the lone surrogates that stand for bytes that were not
+# UTF-8 (decoded with ``surrogateescape``).
+_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\udc80-\udcff]")
+# ...and the same written as character references (``&#x1B;`` from escaped ANSI colours).
+_CHAR_REF = re.compile(r"&\#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _valid_xml_code_point(value: int) -> bool:
+    return (
+        value in (0x9, 0xA, 0xD)
+        or 0x20 <= value <= 0xD7FF
+        or 0xE000 <= value <= 0xFFFD
+        or 0x10000 <= value <= 0x10FFFF
+    )
+
+
+class SanitizingReader:
+    """A binary stream wrapper that makes a UTF-8 document valid XML character data.
+
+    Only documents that are (or claim to be) UTF-8 are rewritten; UTF-16/32 (BOM) and
+    documents declaring another encoding pass through untouched and lxml judges them.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.replaced = 0  # characters replaced, for the warning
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self._pending = ""  # decoded text held back: a char reference may be split
+        self._out = b""
+        self._eof = False
+        head = raw.read(_CHUNK)
+        self._passthrough = self._is_foreign_encoding(head)
+        self._head = head
+
+    @staticmethod
+    def _is_foreign_encoding(head: bytes) -> bool:
+        if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+            return True
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        match = _ENCODING_DECL.match(head[:512])
+        if match is None:
+            return False
+        name = match.group(1).decode("ascii").lower().replace("_", "-")
+        return name not in ("utf-8", "utf8", "us-ascii", "ascii")
+
+    def _fix_char_ref(self, match: re.Match[str]) -> str:
+        hex_digits, dec_digits = match.groups()
+        value = int(hex_digits, 16) if hex_digits else int(dec_digits)
+        if _valid_xml_code_point(value):
+            return match.group(0)
+        self.replaced += 1
+        return "\ufffd"
+
+    def _clean(self, text: str) -> str:
+        cleaned, count = _INVALID_CHARS.subn("\ufffd", text)
+        self.replaced += count
+        if "&#" in cleaned:
+            cleaned = _CHAR_REF.sub(self._fix_char_ref, cleaned)
+        return cleaned
+
+    def _fill(self) -> None:
+        chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
+        self._head = None
+        if self._passthrough:
+            self._out += chunk
+            self._eof = not chunk
+            return
+        if chunk:
+            text = self._pending + self._decoder.decode(chunk)
+            # Hold back a possible partial character reference at the end.
+            cut = text.rfind("&")
+            if cut != -1 and len(text) - cut < 16 and ";" not in text[cut:]:
+                self._pending, text = text[cut:], text[:cut]
+            else:
+                self._pending = ""
+        else:
+            text = self._pending + self._decoder.decode(b"", final=True)
+            self._pending = ""
+            self._eof = True
+        self._out += self._clean(text).encode("utf-8")
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._eof and (size < 0 or len(self._out) < size):
+            self._fill()
+        if size < 0:
+            data, self._out = self._out, b""
+        else:
+            data, self._out = self._out[:size], self._out[size:]
+        return data
+
+
+def syntax_error(path: str, error: etree.XMLSyntaxError) -> InputError:
+    """An :class:`InputError` naming the file, line and column of an lxml syntax error."""
+    message = (error.msg or str(error)).strip()
+    message = re.sub(r",? line \d+, column \d+$", "", message)
+    line, column = error.position if error.position else (error.lineno, None)
+    if message == "Unregistered error message" or "Premature end of data" in message:
+        # libxml2's words for a document that stops mid-way (the runner crashed).
+        return InputError(
+            path,
+            f"report truncated: unexpected end of data ({message})",
+            line=line,
+            column=column,
+        )
+    if "Document is empty" in message or "no element found" in message:
+        return InputError(path, "empty or not an XML document", line=line or None)
+    return InputError(path, f"not well-formed XML: {message}", line=line, column=column)
+
+
+def iter_events(
+    stream: BinaryIO,
+    path: str,
+    events: tuple[str, ...] = ("start", "end"),
+    *,
+    on_root: Callable[[etree._Element], None] | None = None,
+) -> Iterator[tuple[str, etree._Element]]:
+    """``lxml.etree.iterparse`` over ``stream`` with the hardening junit2af requires.
+
+    Refuses documents whose DTD declares entities or points at an external DTD,
+    XInclude elements, and nesting deeper than :data:`MAX_DEPTH`. ``on_root`` sees the
+    root element at its start, before any other event (format checks).
+    """
+    wanted_start = "start" in events
+    parser = etree.iterparse(stream, events=("start", "end"), **SAFE_XML_OPTIONS)
+    depth = 0
+    try:
+        for event, element in parser:
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    _check_doctype(path, element)
+                    if on_root is not None:
+                        on_root(element)
+                if depth > MAX_DEPTH:
+                    raise InputError(
+                        path,
+                        f"elements nested deeper than {MAX_DEPTH} levels; refused",
+                        line=element.sourceline,
+                    )
+                if isinstance(element.tag, str) and element.tag.startswith("{" + XINCLUDE_NS):
+                    raise InputError(
+                        path,
+                        "XInclude is not allowed in a report; refused",
+                        line=element.sourceline,
+                    )
+                if wanted_start:
+                    yield event, element
+            else:
+                depth -= 1
+                yield event, element
+    except etree.XMLSyntaxError as error:
+        raise syntax_error(path, error) from None
+
+
+def _check_doctype(path: str, root: etree._Element) -> None:
+    docinfo = root.getroottree().docinfo
+    if docinfo.system_url or docinfo.public_id:
+        raise InputError(path, "the document references an external DTD; refused", line=1)
+    dtd = docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.entities()):
+        raise InputError(
+            path,
+            "the document's DTD declares entities (entity expansion attack?); refused",
+            line=1,
+        )

@@ -1,0 +1,134 @@
+"""Reports to records: detect each input's format, run its parser, name records uniquely.
+
+This is the library's reading entry point: :func:`read_records` turns a list of
+:class:`~junit2af.inputs.ReportInput` into one stream of :class:`TestRecord` whose names
+are distinct across the whole run.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import BinaryIO
+
+from junit2af.errors import InputError, UnsupportedFormatError
+from junit2af.inputs import FORMATS, ReportInput, detect_format
+from junit2af.parsers.base import ParseOptions
+from junit2af.records import NameRegistry, SourceRef, TestRecord
+
+_SNIFF = 8192
+
+Parser = Callable[[BinaryIO, SourceRef, ParseOptions], Iterator[TestRecord]]
+
+
+def _parser_for(fmt: str) -> Parser:
+    # Imported lazily: a run over JUnit files never loads the YAML-based TAP parser.
+    if fmt == "junit":
+        from junit2af.parsers import junit
+
+        return junit.parse
+    if fmt == "tap":
+        from junit2af.parsers import tap
+
+        return tap.parse
+    if fmt == "pytest-json":
+        from junit2af.parsers import pytest_json
+
+        return pytest_json.parse
+    if fmt == "reportlog":
+        from junit2af.parsers import reportlog
+
+        return reportlog.parse
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that replays the bytes read for format detection, then the rest."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _choose_format(report: ReportInput, head: bytes, forced: str | None) -> str:
+    if forced:
+        return forced
+    detected = detect_format(head)
+    if detected in FORMATS:
+        return detected  # type: ignore[return-value]
+    if detected and detected.startswith("other:"):
+        raise UnsupportedFormatError(
+            report.display, f"not supported: looks like {detected.split(':', 1)[1]}"
+        )
+    if detected == "xml":
+        return "junit"  # let the JUnit parser name the root element it refuses
+    if not head.strip():
+        raise InputError(report.display, "empty file: no test report in it")
+    raise InputError(
+        report.display,
+        "not a recognised test report (JUnit XML, TAP, pytest-json-report or reportlog)",
+        line=1,
+    )
+
+
+def parse_report(
+    report: ReportInput, options: ParseOptions, *, fmt: str | None = None
+) -> Iterator[TestRecord]:
+    """Yield the records of one report, its format detected from its content."""
+    source = SourceRef(report.path, report.member)
+    options = replace(options, fallback_start=options.fallback_start or report.mtime)
+    with report.open() as stream:
+        try:
+            head = stream.read(_SNIFF)
+        except (OSError, EOFError) as error:
+            raise InputError(report.display, f"cannot read: {error}") from None
+        chosen = _choose_format(report, head, fmt)
+        parser = _parser_for(chosen)
+        replay = io.BufferedReader(_Prefixed(head, stream), 256 * 1024)
+        for record in parser(replay, source, options):
+            if report.member is not None and "archive_member" not in record.metadata:
+                record = replace(
+                    record,
+                    metadata={
+                        **record.metadata,
+                        "archive": report.path,
+                        "archive_member": report.member,
+                    },
+                )
+            yield record
+
+
+def read_records(
+    reports: list[ReportInput],
+    options: ParseOptions,
+    *,
+    fmt: str | None = None,
+    on_error: Callable[[InputError], None] | None = None,
+) -> Iterator[TestRecord]:
+    """The records of every report, with names made distinct across all of them.
+
+    Without ``on_error`` the first bad report raises; with it, the error is passed on and
+    the other reports are still read.
+    """
+    names = NameRegistry()
+    for report in reports:
+        try:
+            yield from names.unique(parse_report(report, options, fmt=fmt))
+        except InputError as error:
+            if on_error is None:
+                raise
+            on_error(error)

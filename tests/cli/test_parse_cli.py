@@ -1,0 +1,114 @@
+"""`junit2af parse`: JSON Lines, --summary, and how bad input is reported."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from junit2af.cli import main
+from junit2af.errors import ExitStatus
+
+REPO = Path(__file__).resolve().parents[2]
+PYTEST_XML = REPO / "fixtures" / "junit" / "pytest-xunit2.xml"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_parse_prints_one_json_object_per_record_with_api_fields(tmp_path):
+    result = run("parse", str(PYTEST_XML))
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 15  # 18 test cases, of which 3 are reruns
+    assert set(lines[0]) == {
+        "test_name",
+        "status",
+        "started_at",
+        "finished_at",
+        "execution_time_ms",
+        "error_message",
+        "metadata",
+        "artifacts",
+    }
+    failed = [line for line in lines if line["status"] == "Failed"]
+    assert failed and all(line["artifacts"][0]["label"] == "failure.txt" for line in failed)
+    assert failed[0]["artifacts"][0]["kind"] == "Log"
+    assert failed[0]["artifacts"][0]["size_bytes"] > 0
+
+
+def test_summary_counts_by_status_per_file():
+    result = run("parse", "--summary", str(PYTEST_XML))
+    assert result.exit_code == 0
+    header, row, total = result.stdout.splitlines()
+    assert header.split()[:5] == ["file", "Passed", "Failed", "Skipped", "KnownFail"]
+    assert row.split()[1:] == ["8", "4", "2", "1", "15"]
+    assert total.split()[0] == "total"
+
+
+def test_a_bad_file_does_not_stop_the_others_and_sets_the_exit_code(tmp_path):
+    bad = tmp_path / "broken.xml"
+    bad.write_text("<testsuite><testcase name='a'>\n<oops")
+    result = run("parse", str(bad), str(PYTEST_XML))
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert len(result.stdout.splitlines()) == 15
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1
+    assert errors[0].startswith(f"junit2af: error: {bad}:2:")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_empty_and_foreign_files_each_get_one_line(tmp_path):
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
+    nunit = tmp_path / "nunit.xml"
+    nunit.write_text('<?xml version="1.0"?><test-run id="2"/>')
+    result = run("parse", str(tmp_path / "missing.xml"), str(empty), str(nunit))
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    lines = result.stderr.strip().splitlines()
+    assert "no such file" in lines[0]
+    assert "empty file" in lines[1]
+    assert "not supported: looks like NUnit 3" in lines[2]
+
+
+def test_directories_globs_gzip_and_zip_archives(tmp_path):
+    data = PYTEST_XML.read_bytes()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "TEST-x.xml").write_bytes(data)
+    (tmp_path / "a" / "notes.txt").write_text("not a report")
+    (tmp_path / "r.xml.gz").write_bytes(gzip.compress(data))
+    with zipfile.ZipFile(tmp_path / "ci.zip", "w") as archive:
+        archive.writestr("reports/TEST-y.xml", data)
+    result = run(
+        "parse", "--summary", str(tmp_path / "a"), str(tmp_path / "*.gz"), str(tmp_path / "ci.zip")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split()[-1] == str(15 * 3)
+    lines = run("parse", str(tmp_path / "ci.zip")).stdout.splitlines()
+    assert json.loads(lines[0])["metadata"]["archive_member"] == "reports/TEST-y.xml"
+
+
+def test_names_are_unique_across_files(tmp_path):
+    result = run("parse", str(PYTEST_XML), str(PYTEST_XML.with_name("pytest-xunit1.xml")))
+    names = [json.loads(line)["test_name"] for line in result.stdout.splitlines()]
+    assert len(names) == len(set(names)) == 30
+
+
+def test_python_dash_m_works_and_stdin_is_read():
+    result = subprocess.run(
+        [sys.executable, "-m", "junit2af", "parse", "--summary", "-"],
+        input=PYTEST_XML.read_bytes(),
+        capture_output=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"<stdin>" in result.stdout or b"-" in result.stdout

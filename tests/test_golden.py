@@ -1,0 +1,61 @@
+"""Golden files: each fixture's exact JSON Lines output is checked in beside it.
+
+Regenerate after a deliberate change with ``JUNIT2AF_UPDATE_GOLDEN=1 pytest tests/test_golden.py``
+and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from junit2af.artifacts import AttachmentRoots
+from junit2af.dryrun import record_lines
+from junit2af.inputs import expand_inputs
+from junit2af.parsers.base import ParseOptions
+from junit2af.reports import read_records
+
+REPO = Path(__file__).resolve().parents[1]
+FORMAT_DIRS = ("junit", "tap", "pytest-json", "reportlog")
+#: Reports without timestamps start at their file's mtime, which a checkout changes.
+FIXED_MTIME = datetime(2026, 1, 1, tzinfo=UTC)
+UPDATE = os.environ.get("JUNIT2AF_UPDATE_GOLDEN") == "1"
+
+
+def _fixtures() -> list[Path]:
+    found = []
+    for name in FORMAT_DIRS:
+        for path in sorted((REPO / "fixtures" / name).glob("*")):
+            if path.is_file() and ".expected." not in path.name:
+                found.append(path)
+    return found
+
+
+def render(path: Path) -> str:
+    relative = path.relative_to(REPO)
+    warnings: list[str] = []
+    options = ParseOptions(warn=warnings.append, fallback_start=FIXED_MTIME)
+    cwd = os.getcwd()
+    os.chdir(REPO)  # names in metadata are relative, as a CI job would pass them
+    try:
+        reports = list(expand_inputs([str(relative)]))
+        lines = list(
+            record_lines(read_records(reports, options), AttachmentRoots([REPO]), warnings.append)
+        )
+    finally:
+        os.chdir(cwd)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("path", _fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_golden_output(path: Path):
+    expected_path = path.with_name(path.name + ".expected.jsonl")
+    actual = render(path)
+    if UPDATE or not expected_path.exists():
+        if not UPDATE:
+            pytest.fail(f"no golden file {expected_path.name}; run with JUNIT2AF_UPDATE_GOLDEN=1")
+        expected_path.write_text(actual, encoding="utf-8")
+    assert actual == expected_path.read_text(encoding="utf-8")
