@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -181,6 +182,392 @@ def _print_summary(counts: dict[str, Counter[str]]) -> None:
             c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
         ]
         click.echo("  ".join(cells))
+
+
+class _ProgressPrinter:
+    """A progress bar on a terminal, a plain line every few seconds otherwise, or nothing."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.total = 0
+        self.last = 0.0
+        self.started = 0.0
+
+    def start(self, total: int) -> None:
+        import time
+
+        self.total = total
+        self.started = self.last = time.monotonic()
+
+    def advance(self, done: int) -> None:
+        import time
+
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if self.tty:
+            if now - self.last < 0.1 and done != self.total:
+                return
+            width = 30
+            filled = int(width * done / self.total) if self.total else width
+            rate = done / max(now - self.started, 1e-6)
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} "
+                f"results ({rate:.0f}/s)"
+            )
+            sys.stderr.flush()
+        elif now - self.last >= 5 or done == self.total:
+            sys.stderr.write(f"junit2af: {done}/{self.total} results settled\n")
+        self.last = now
+
+    def finish(self) -> None:
+        if self.tty and not self.quiet and self.total:
+            sys.stderr.write("\n")
+
+
+def _upload_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--api-url", envvar=None, help="API base URL [env AF_API_URL]."),
+        click.option(
+            "--api-key-file",
+            type=click.Path(dir_okay=False),
+            help="File holding the API key [default: env AF_API_KEY].",
+        ),
+        click.option(
+            "--api-key",
+            hidden=True,
+            help="The API key itself (visible to other users: prefer the file or env).",
+        ),
+        click.option("--project", "project_id", help="Project id [env AF_PROJECT_ID]."),
+        click.option("--label", help="Run label (2-255 characters) [default: from the reports]."),
+        click.option(
+            "--metadata",
+            "metadata_pairs",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Extra run metadata (repeatable).",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=int,
+            default=8,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+        click.option("--dry-run", is_flag=True, help="Parse and plan; send nothing."),
+        click.option(
+            "--journal",
+            "journal_path",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Journal file that makes the upload resumable "
+            "[default: .junit2af-journal.sqlite3 in the working directory].",
+        ),
+        click.option("--new-run", is_flag=True, help="Upload again as a new run even if done."),
+        click.option(
+            "--on-uncertain",
+            type=click.Choice(["resend", "fail"]),
+            default="resend",
+            show_default=True,
+            help="A create whose outcome is unknown: resend it once (and count it as a "
+            "possible duplicate) or stop.",
+        ),
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            help="Allow http:// to a host that is not this machine.",
+        ),
+        click.option(
+            "--fail-on-test-failures",
+            is_flag=True,
+            help="Exit 1 when the reports hold failed tests.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress and no summary text."),
+        click.option("-v", "--verbose", count=True, help="-v: more detail; -vv: HTTP debug log."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _metadata_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    metadata = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--metadata")
+        metadata[key.strip()] = value
+    return metadata
+
+
+def _print_report(report: Any, as_json: bool, quiet: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    if quiet:
+        return
+    if report.dry_run:
+        click.echo(f"dry run: would upload {report.results_total} results as run {report.label!r}")
+    elif report.already_complete:
+        click.echo(
+            f"already uploaded: run {report.run_id} (nothing to do; --new-run to upload again)"
+        )
+    else:
+        click.echo(f"run {report.run_id} ({report.label}){' resumed' if report.resumed else ''}")
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
+    click.echo(f"  results: {report.results_total} ({counts})")
+    if not report.dry_run and not report.already_complete:
+        click.echo(
+            f"  uploaded: {report.results_uploaded} results, "
+            f"{report.artifacts_uploaded} artifacts in {report.requests} requests "
+            f"({report.retries} retried) in {report.elapsed_s:.1f}s"
+        )
+        if report.in_doubt:
+            click.echo(
+                f"  in doubt: {report.in_doubt} create(s) resent; possible duplicates: "
+                f"{report.possible_duplicates}"
+            )
+    if report.warnings:
+        click.echo(f"  warnings: {len(report.warnings)}")
+
+
+def _configure_http_debug(verbose: int) -> None:
+    if verbose < 2:
+        return
+    import logging
+
+    from junit2af.client import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    for name in ("urllib3", "junit2af"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
+def _run_upload(
+    paths: tuple[str, ...],
+    *,
+    fmt: str | None,
+    salvage: bool,
+    attachments_roots: tuple[str, ...],
+    timezone: str | None,
+    api_url: str | None,
+    api_key_file: str | None,
+    api_key: str | None,
+    project_id: str | None,
+    label: str | None,
+    metadata_pairs: tuple[str, ...],
+    jobs: int,
+    dry_run: bool,
+    journal_path: str | None,
+    new_run: bool,
+    on_uncertain: str,
+    allow_insecure_http: bool,
+    fail_on_test_failures: bool,
+    as_json: bool,
+    quiet: bool,
+    verbose: int,
+    environ: dict[str, str] | None = None,
+    run_metadata_extra: dict[str, Any] | None = None,
+) -> Any:
+    from pathlib import Path
+
+    from junit2af.artifacts import AttachmentRoots
+    from junit2af.inputs import expand_inputs
+    from junit2af.parsers.base import ParseOptions
+    from junit2af.settings import DEFAULT_JOURNAL, UploadSettings
+    from junit2af.uploader import UploadFailed, upload
+
+    warn = (lambda message: None) if quiet else _warn
+    settings = UploadSettings.from_options(
+        environ=environ,
+        api_url=api_url,
+        api_key=api_key,
+        api_key_file=api_key_file,
+        project_id=project_id,
+        warn=warn,
+        label=label,
+        metadata=_metadata_pairs(metadata_pairs),
+        jobs=jobs,
+        dry_run=dry_run,
+        journal_path=Path(journal_path or DEFAULT_JOURNAL),
+        new_run=new_run,
+        on_uncertain=on_uncertain,
+        allow_insecure_http=allow_insecure_http,
+        verbose=verbose,
+    )
+    _configure_http_debug(verbose)
+    zone = _parse_timezone(timezone)
+    options = ParseOptions(warn=warn, salvage=salvage, **({"timezone": zone} if zone else {}))
+    reports = list(expand_inputs(list(paths)))
+    if not reports:
+        raise InputError(" ".join(paths), "no test report found")
+    try:
+        report = upload(
+            reports,
+            settings,
+            options=options,
+            roots=AttachmentRoots(attachments_roots or None),
+            fmt=fmt,
+            progress=_ProgressPrinter(quiet or as_json),
+            run_metadata_extra=run_metadata_extra,
+        )
+    except UploadFailed as failure:
+        _print_report(failure.report, as_json, quiet)  # type: ignore[attr-defined]
+        raise
+    _print_report(report, as_json, quiet)
+    if fail_on_test_failures and report.counts.get("Failed"):
+        sys.exit(int(ExitStatus.TEST_FAILURES))
+    return report
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@_input_options
+@_upload_options
+def upload(paths: tuple[str, ...], **kwargs: Any) -> None:
+    """Upload test reports to Automated Future as one test run.
+
+    Reads JUnit XML, TAP, pytest-json-report and reportlog files (or directories, globs,
+    archives, - for stdin), checks them all, then replays every test as a result with its
+    times, failure message and captured output as artifacts. Re-running the same command
+    after a failure or a kill resumes the same run; after a complete upload it does
+    nothing.
+
+    \b
+    Environment:
+        AF_API_URL     API base URL (default https://api.automatedfuture.co/v1/test)
+        AF_API_KEY     the API key (or --api-key-file)
+        AF_PROJECT_ID  the project (or --project)
+
+    \b
+    Example:
+        junit2af upload --label "CI #42" build/test-results/**/*.xml
+    """
+    _run_upload(paths, **kwargs)
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def demo(paths: tuple[str, ...], as_json: bool) -> None:
+    """Upload sample reports to a local server started for the occasion: no account needed.
+
+    Starts the bundled local API on a free port, uploads the fixtures shipped with
+    junit2af (or PATHS), prints the summary, then reads one stored result back through
+    the API.
+
+    \b
+    Example:
+        junit2af demo
+    """
+    import tempfile
+    from pathlib import Path
+
+    from junit2af.localserver import LocalServer
+
+    reports = list(paths) or [str(p) for p in _demo_reports()]
+    with (
+        tempfile.TemporaryDirectory(prefix="junit2af-demo-") as workdir,
+        LocalServer(Path(workdir) / "server") as server,
+    ):
+        click.echo(f"local Automated Future API at {server.base_url}")
+        env = {
+            "AF_API_URL": server.base_url,
+            "AF_API_KEY": server.api_key,
+            "AF_PROJECT_ID": server.project_id,
+        }
+        journal = str(Path(workdir) / "journal.sqlite3")
+        report = _run_upload(
+            tuple(reports),
+            fmt=None,
+            salvage=False,
+            attachments_roots=(),
+            timezone=None,
+            api_url=None,
+            api_key_file=None,
+            api_key=None,
+            project_id=None,
+            label=None,
+            metadata_pairs=("source=junit2af demo",),
+            jobs=8,
+            dry_run=False,
+            journal_path=journal,
+            new_run=False,
+            on_uncertain="resend",
+            allow_insecure_http=False,
+            fail_on_test_failures=False,
+            as_json=as_json,
+            quiet=False,
+            verbose=0,
+            environ=env,
+        )
+        if not as_json:
+            _show_one_result(server, report, journal)
+
+
+def _demo_reports() -> list[Any]:
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    chosen = [
+        fixtures / "junit" / "pytest-xunit1.xml",
+        fixtures / "junit" / "surefire.xml",
+        fixtures / "junit" / "jest-junit.xml",
+        fixtures / "tap" / "node-test.tap",
+        fixtures / "pytest-json" / "pytest-json-report.json",
+    ]
+    found = [path for path in chosen if path.exists()]
+    if not found:
+        raise click.UsageError("no sample reports found; pass report files to upload")
+    return found
+
+
+def _show_one_result(server: Any, report: Any, journal_path: str) -> None:
+    from junit2af.client import APIClient
+    from junit2af.journal import Journal
+    from junit2af.settings import Secret, UploadSettings
+
+    with Journal(journal_path) as journal:
+        row = journal._db.execute(
+            "SELECT op_key, server_id FROM ops WHERE op_key LIKE 'result:%' "
+            "AND server_id IS NOT NULL ORDER BY rowid LIMIT 40"
+        ).fetchall()
+    if not row:
+        return
+    settings = UploadSettings(
+        api_url=server.base_url,
+        api_key=Secret(server.api_key),
+        project_id=server.project_id,
+        journal_path=None,
+    )
+    with APIClient(settings) as client:
+        stored = [client.get_result(result_id) for _, result_id in row]
+        chosen = next((r for r in stored if r.get("status") == "Failed"), stored[0])
+        artifacts = client.list_artifacts(chosen["test_result_id"])
+    click.echo("\none result read back through GET /result/{id}:")
+    for key in (
+        "test_result_id",
+        "test_name",
+        "status",
+        "started_at",
+        "finished_at",
+        "execution_time_ms",
+        "error_message",
+        "test_run_label",
+    ):
+        value = chosen.get(key)
+        text = str(value).splitlines()[0][:100] if value is not None else "null"
+        click.echo(f"  {key}: {text}")
+    for artifact in artifacts:
+        click.echo(
+            f"  artifact: {artifact['label']} ({artifact['kind']}, {artifact['size_bytes']} bytes)"
+        )
 
 
 # --- serve (owned by the local-server work; edit this block only) ---

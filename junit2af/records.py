@@ -144,10 +144,12 @@ class TestRecord:
 
 
 def format_time(value: datetime | None) -> str | None:
-    """ISO 8601 with an explicit offset, milliseconds precision (``Z`` for UTC)."""
+    """ISO 8601 with an explicit offset (``Z`` for UTC): milliseconds, or microseconds
+    when the report had them (nothing the report said is rounded away)."""
     if value is None:
         return None
-    text = value.isoformat(timespec="milliseconds")
+    precision = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+    text = value.isoformat(timespec=precision)
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

@@ -1,0 +1,277 @@
+"""Hardened JSON reading shared by the pytest-json-report and reportlog parsers.
+
+Python's ``json`` accepts things a report must not carry: ``NaN``/``Infinity`` (not JSON,
+and not storable by the API), duplicate keys (the last one silently wins, so two tools
+can read two different reports from one file), integers of any length, and nesting deep
+enough to exhaust the interpreter's stack. :class:`SafeJSON` refuses each of them with an
+:class:`~junit2af.errors.InputError` that names the file and the line.
+
+Nesting depth is measured *before* ``json`` recurses: strings are blanked out with one
+linear regex pass and the brackets left are counted at C speed, so a ``[[[[…`` bomb is
+refused without ever being parsed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import json.decoder
+import json.scanner
+import math
+import re
+from collections.abc import Callable, Iterator
+from itertools import accumulate
+from typing import Any, BinaryIO
+
+from junit2af.errors import InputError
+
+#: Deepest nesting of arrays/objects accepted (pytest reports need about 10).
+MAX_DEPTH = 200
+#: Largest single-document report (pytest-json-report) read; it is loaded whole.
+MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
+#: Longest line of a JSON Lines report (reportlog).
+MAX_LINE_BYTES = 64 * 1024 * 1024
+#: Longest integer literal accepted (Python refuses more than 4300 digits anyway).
+MAX_INT_DIGITS = 1000
+
+_CHUNK = 16 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+# A JSON string, closing quote optional: an unterminated string then swallows the rest of
+# its line instead of making the regex engine retry from every later quote (quadratic on
+# hostile input). JSON strings cannot hold a raw newline, so stopping there loses nothing.
+_STRING = rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?'
+_STRING_RE = re.compile(_STRING)
+_BRACKET_TOKEN = re.compile(_STRING + rb"|[\[\]{}]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DELTA = [0] * 256
+_DELTA[ord("[")] = _DELTA[ord("{")] = 1
+_DELTA[ord("]")] = _DELTA[ord("}")] = -1
+
+
+class _Refused(Exception):
+    """Raised from inside a ``json`` hook; :class:`SafeJSON` adds the path and line."""
+
+    def __init__(self, reason: str, literal: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.literal = literal  # the offending literal, to find its line afterwards
+
+
+class _Found(Exception):
+    """Stops the pure-Python decoder at the duplicate key it was run to find."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not valid JSON (non-finite numbers are refused)", name)
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _Refused(f"number {literal[:40]} overflows a double", literal)
+    return value
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal) > MAX_INT_DIGITS:
+        raise _Refused(f"integer literal of {len(literal)} digits refused", literal)
+    return int(literal)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        key = _first_duplicate([key for key, _ in pairs])
+        raise _Refused(f"duplicate key {json.dumps(key)[:80]} in one object")
+    return result
+
+
+def _first_duplicate(keys: list[str]) -> str:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise ValueError("no duplicate")
+
+
+def _line_at(data: bytes | bytearray, position: int) -> int:
+    return data.count(b"\n", 0, position) + 1
+
+
+def too_deep_at(data: bytes | bytearray, limit: int = MAX_DEPTH) -> int | None:
+    """The offset of the first bracket nested deeper than ``limit``, or None.
+
+    Brackets inside strings do not count. Fast path first: the whole document holds no
+    more opening brackets than the limit, so it cannot nest deeper.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return None
+    brackets = _STRING_RE.sub(b"", data).translate(None, _NOT_BRACKETS)
+    if max(accumulate(map(_DELTA.__getitem__, brackets)), default=0) <= limit:
+        return None
+    # Rare (hostile) case: walk the tokens again to say where.
+    depth = 0
+    for match in _BRACKET_TOKEN.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return match.start()
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return 0  # unreachable in practice: the fast count said it was too deep
+
+
+def _literal_line(data: bytes | bytearray, literal: str) -> int | None:
+    """The line of the first ``literal`` outside strings (for a refused number)."""
+    pattern = re.compile(_STRING + b"|" + re.escape(literal.encode("ascii", "replace")))
+    for match in pattern.finditer(data):
+        if not match.group().startswith(b'"'):
+            return _line_at(data, match.start())
+    return None
+
+
+def _duplicate_line(text: str) -> int | None:
+    """The line of the first duplicate key, found with the pure-Python decoder.
+
+    Only runs after the fast decoder refused a duplicate; nesting is already bounded by
+    :data:`MAX_DEPTH`, so the pure-Python recursion is safe.
+    """
+    found: list[int] = []
+
+    def parse_object(s_and_end: tuple[str, int], strict: bool, scan_once: Any, *_: Any) -> Any:
+        text_, start = s_and_end
+        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list)
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys):
+            duplicate = _first_duplicate(keys)
+            encoded = json.dumps(duplicate)
+            first = text_.find(encoded, start, end)
+            second = text_.find(encoded, first + 1, end) if first != -1 else -1
+            position = second if second != -1 else start
+            found.append(text_.count("\n", 0, position) + 1)
+            raise _Found
+        return dict(pairs), end
+
+    decoder = json.JSONDecoder()
+    decoder.parse_object = parse_object  # type: ignore[assignment]
+    decoder.parse_constant = lambda name: None  # type: ignore[assignment]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    with contextlib.suppress(_Found, ValueError):
+        decoder.decode(text)
+    return found[0] if found else None
+
+
+class SafeJSON:
+    """Decodes JSON text from one report file with every hardening check.
+
+    ``warn`` gets one warning per file for bytes that are not UTF-8 (replaced by U+FFFD
+    rather than refusing a whole report for one stray byte of captured output).
+    """
+
+    def __init__(self, path: str, warn: Callable[[str], None]) -> None:
+        self.path = path
+        self._warn = warn
+        self._warned_utf8 = False
+        self._decoder = json.JSONDecoder(
+            object_pairs_hook=_unique_keys,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+
+    def _text(self, data: bytes | bytearray, first_line: int) -> str:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError(self.path, "UTF-16 encoded JSON; save the report as UTF-8")
+        if data.startswith(_BOM):
+            data = data[len(_BOM) :]
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if not self._warned_utf8:
+                self._warned_utf8 = True
+                line = first_line + _line_at(data, error.start) - 1
+                self._warn(
+                    f"{self.path}:{line}: bytes that are not UTF-8 replaced with U+FFFD "
+                    "(first of possibly several)"
+                )
+            return data.decode("utf-8", "replace")
+
+    def loads(self, data: bytes | bytearray, *, first_line: int = 1) -> Any:
+        """Decode ``data`` (a whole document, or one line starting at ``first_line``)."""
+        offset = first_line - 1
+        deep = too_deep_at(data)
+        if deep is not None:
+            raise InputError(
+                self.path,
+                f"JSON nested deeper than {MAX_DEPTH} levels; refused",
+                line=offset + _line_at(data, deep),
+            )
+        text = self._text(data, first_line)
+        if not text.strip():
+            raise InputError(self.path, "empty JSON document", line=first_line)
+        try:
+            return self._decoder.decode(text)
+        except _Refused as refused:
+            if refused.literal is not None:
+                line = _literal_line(data, refused.literal)
+            else:
+                line = _duplicate_line(text)
+            raise InputError(
+                self.path, refused.reason, line=offset + line if line else None
+            ) from None
+        except json.JSONDecodeError as error:
+            reason = error.msg
+            if error.pos >= len(text.rstrip()):
+                reason = f"JSON truncated: unexpected end of data ({error.msg})"
+            else:
+                reason = f"invalid JSON: {error.msg}"
+            raise InputError(
+                self.path, reason, line=offset + error.lineno, column=error.colno
+            ) from None
+        except (ValueError, RecursionError) as error:
+            # Belt and braces: the depth scan should make RecursionError impossible.
+            raise InputError(self.path, f"invalid JSON: {error}", line=first_line) from None
+
+
+def read_document(stream: BinaryIO, path: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytearray:
+    """All of ``stream``, refusing more than ``max_bytes`` before reading it all.
+
+    Chunks go into one bytearray (no final copy): the document is read once, decoded
+    once and parsed once, so memory is about three times the file size at the peak.
+    """
+    data = bytearray()
+    while True:
+        chunk = stream.read(min(_CHUNK, max_bytes + 1 - len(data)))
+        if not chunk:
+            return data
+        data += chunk
+        if len(data) > max_bytes:
+            raise InputError(
+                path,
+                f"JSON document larger than {max_bytes} bytes; refused "
+                "(a pytest-json-report file is one document and is loaded whole)",
+            )
+
+
+def iter_lines(
+    stream: BinaryIO, path: str, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` of a JSON Lines stream, one line in memory at a time.
+
+    Blank lines are skipped; a line longer than ``max_line_bytes`` is refused without
+    reading the rest of it.
+    """
+    number = 0
+    while True:
+        # Two bytes over the limit: room for the line's own CR LF.
+        line = stream.readline(max_line_bytes + 2)
+        if not line:
+            return
+        number += 1
+        if len(line.rstrip(b"\r\n")) > max_line_bytes:
+            raise InputError(path, f"line longer than {max_line_bytes} bytes; refused", line=number)
+        if line.strip():
+            yield number, line
