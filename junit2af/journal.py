@@ -172,6 +172,15 @@ class Journal:
             ).fetchone()
         return OpState(*row) if row else None
 
+    def resent_creates(self) -> int:
+        """Creates of this upload sent more than once: each may have made a duplicate."""
+        with self._mutex:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(sends - 1), 0) FROM ops WHERE upload=? AND sends > 1",
+                (self.upload,),
+            ).fetchone()
+        return int(row[0])
+
     def server_id(self, op_key: str) -> str | None:
         state = self.get(op_key)
         return state.server_id if state else None
@@ -191,7 +200,9 @@ class Journal:
             self._db.execute(
                 "INSERT INTO ops (upload, op_key, state, sends, attempt) "
                 "VALUES (?, ?, 'intent', 1, ?) ON CONFLICT (upload, op_key) DO UPDATE SET "
-                "state='intent', server_id=NULL, sends=sends+1, attempt=excluded.attempt",
+                "state='intent', server_id=NULL, attempt=excluded.attempt, "
+                # A new attempt is a deliberate new object (the old one was deleted).
+                "sends=CASE WHEN attempt=excluded.attempt THEN sends+1 ELSE 1 END",
                 (self.upload, op_key, attempt),
             )
 

@@ -201,9 +201,6 @@ class _Uploader:
                 f"{op_key}: the create's outcome is unknown ({reason}); not resending it "
                 "because of --on-uncertain fail"
             )
-        with self._lock:
-            self.report.in_doubt += 1
-            self.report.possible_duplicates += 1
 
     def state(self, op_key: str) -> str | None:
         known = self.known.get(op_key)
@@ -447,6 +444,9 @@ def upload(
                     uploader.complete_run(run_id)
             finally:
                 progress.finish()
+                # Cumulative over every run of this upload (killed ones included): the
+                # journal counts each create sent more than once.
+                report.in_doubt = report.possible_duplicates = journal.resent_creates()
                 report.requests = stats.requests
                 report.retries = stats.retries
                 report.elapsed_s = time.monotonic() - started

@@ -74,6 +74,7 @@ class LocalServer:
         self.clock = OffsetClock(clock or system_clock)
         self._url_ttl_seconds = url_ttl_seconds
         self._request_log = RequestLog()
+        self._serving = threading.Event()  # set when the serving loop has ended
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._store: Store | None = None
         self._httpd: KeepAliveServer | None = None
@@ -123,15 +124,22 @@ class LocalServer:
         except BaseException:
             self._close_resources()
             raise
+        self._serving.clear()
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            # A short poll keeps stop() fast; an idle loop costs nothing measurable.
-            kwargs={"poll_interval": 0.02},
+            target=self._serve,
+            args=(self._httpd,),
             name=f"junit2af-localserver-{self.port}",
             daemon=True,
         )
         self._thread.start()
         return self
+
+    def _serve(self, httpd: KeepAliveServer) -> None:
+        try:
+            # A short poll keeps stop() fast; an idle loop costs nothing measurable.
+            httpd.serve_forever(poll_interval=0.02)
+        finally:
+            self._serving.set()
 
     def stop(self) -> None:
         """Stop accepting, end open connections, close the database. Idempotent."""
@@ -158,9 +166,11 @@ class LocalServer:
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
-        while self._thread is not None and self._thread.is_alive():
-            # A timeout keeps the main thread responsive to signals on every platform.
-            self._thread.join(0.5)
+        # An Event, not Thread.join(): on Python 3.11 a KeyboardInterrupt inside join()
+        # marks the still-running thread as stopped (bpo-45274's fix). The timeout keeps
+        # the main thread responsive to signals on every platform.
+        while self._thread is not None and not self._serving.wait(0.5):
+            pass
 
     def __enter__(self) -> LocalServer:
         return self.start()

@@ -41,7 +41,9 @@ _BOM = b"\xef\xbb\xbf"
 # its line instead of making the regex engine retry from every later quote (quadratic on
 # hostile input). JSON strings cannot hold a raw newline, so stopping there loses nothing.
 _STRING = rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?'
-_STRING_RE = re.compile(_STRING)
+_ESCAPE_RE = re.compile(rb"\\.", re.DOTALL)
+_QUOTED_RE = re.compile(rb'"[^"]*(?:"|$)')
+_NOT_SKELETON = bytes(b for b in range(256) if b not in b'"[]{}')
 _BRACKET_TOKEN = re.compile(_STRING + rb"|[\[\]{}]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _DELTA = [0] * 256
@@ -100,18 +102,30 @@ def _line_at(data: bytes | bytearray, position: int) -> int:
     return data.count(b"\n", 0, position) + 1
 
 
+def _max_depth(brackets: bytes | bytearray) -> int:
+    return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
+
+
 def too_deep_at(data: bytes | bytearray, limit: int = MAX_DEPTH) -> int | None:
     """The offset of the first bracket nested deeper than ``limit``, or None.
 
-    Brackets inside strings do not count. Fast path first: the whole document holds no
-    more opening brackets than the limit, so it cannot nest deeper.
+    Brackets inside strings do not count. Each step runs at C speed and is only taken when
+    the cheaper one before it could not rule the document out:
+
+    1. no more opening brackets in all than the limit;
+    2. the depth counting every bracket, even those inside strings (an upper bound);
+    3. the depth with escapes and then quoted text removed (exact for valid JSON);
+    4. only for a document that really is too deep: a token walk to say where.
     """
     if data.count(b"[") + data.count(b"{") <= limit:
         return None
-    brackets = _STRING_RE.sub(b"", data).translate(None, _NOT_BRACKETS)
-    if max(accumulate(map(_DELTA.__getitem__, brackets)), default=0) <= limit:
+    if _max_depth(data.translate(None, _NOT_BRACKETS)) <= limit:
         return None
-    # Rare (hostile) case: walk the tokens again to say where.
+    # Escapes go first so that every quote left delimits a string; then only quotes and
+    # brackets are kept, and the quoted runs of that short skeleton are dropped.
+    skeleton = _ESCAPE_RE.sub(b"", data).translate(None, _NOT_SKELETON)
+    if _max_depth(_QUOTED_RE.sub(b"", skeleton)) <= limit:
+        return None
     depth = 0
     for match in _BRACKET_TOKEN.finditer(data):
         token = match.group()
@@ -121,7 +135,7 @@ def too_deep_at(data: bytes | bytearray, limit: int = MAX_DEPTH) -> int | None:
                 return match.start()
         elif token in (b"]", b"}"):
             depth -= 1
-    return 0  # unreachable in practice: the fast count said it was too deep
+    return 0  # not reached for valid JSON; invalid JSON is refused by the parser anyway
 
 
 def _literal_line(data: bytes | bytearray, literal: str) -> int | None:
@@ -224,7 +238,8 @@ class SafeJSON:
             ) from None
         except json.JSONDecodeError as error:
             reason = error.msg
-            if error.pos >= len(text.rstrip()):
+            # "Unterminated string" is only raised when the string runs to the end.
+            if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
                 reason = f"JSON truncated: unexpected end of data ({error.msg})"
             else:
                 reason = f"invalid JSON: {error.msg}"
