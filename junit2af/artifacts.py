@@ -62,6 +62,13 @@ class PlannedArtifact:
             return
         assert self.path is not None
         handle = _open_checked(self.path, roots)
+        info = os.fstat(handle.fileno())
+        if (info.st_dev, info.st_ino) != (self.device, self.inode):
+            handle.close()
+            raise AttachmentError("the file was replaced after it was checked")
+        if info.st_size < self.size_bytes:
+            handle.close()
+            raise AttachmentError("the file shrank after it was measured")
         try:
             yield _ExactReader(handle, self.size_bytes)  # type: ignore[misc]
         finally:
@@ -84,6 +91,9 @@ class _ExactReader:
         if amount < 0 or amount > self._left:
             amount = self._left
         data = self._handle.read(amount)
+        if not data:
+            # Content-Length promised more: fail loudly rather than hang the request.
+            raise OSError(f"the file shrank while uploading ({self._left} bytes missing)")
         self._left -= len(data)
         return data
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import tzinfo
 from typing import Any, NoReturn
 
@@ -148,7 +150,8 @@ def parse(
         for record in records:
             name = record.metadata.get("report") or record.source.path
             counts.setdefault(str(name), Counter())[record.status] += 1
-        _print_summary(counts)
+        if counts:
+            _print_summary(counts)
     else:
         for line in record_lines(records, roots, _warn):
             out.write(line + "\n")
@@ -334,19 +337,42 @@ def _print_report(report: Any, as_json: bool, quiet: bool) -> None:
         click.echo(f"  warnings: {len(report.warnings)}")
 
 
-def _configure_http_debug(verbose: int) -> None:
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (tests swap it), with secrets redacted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from junit2af.client import RedactingFilter
+
+        self.addFilter(RedactingFilter())
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+@contextmanager
+def _http_debug(verbose: int) -> Iterator[None]:
+    """-vv: urllib3's and junit2af's debug log on stderr, for this command only."""
     if verbose < 2:
+        yield
         return
-    import logging
-
-    from junit2af.client import RedactingFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    for name in ("urllib3", "junit2af"):
-        logger = logging.getLogger(name)
+    handler = _StderrHandler()
+    loggers = [logging.getLogger(name) for name in ("urllib3", "junit2af")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
         logger.setLevel(logging.DEBUG)
         logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def _run_upload(
@@ -390,7 +416,7 @@ def _run_upload(
         api_key=api_key,
         api_key_file=api_key_file,
         project_id=project_id,
-        warn=warn,
+        warn=_warn,  # about the key: said even with -q
         label=label,
         metadata=_metadata_pairs(metadata_pairs),
         jobs=jobs,
@@ -401,22 +427,22 @@ def _run_upload(
         allow_insecure_http=allow_insecure_http,
         verbose=verbose,
     )
-    _configure_http_debug(verbose)
     zone = _parse_timezone(timezone)
     options = ParseOptions(warn=warn, salvage=salvage, **({"timezone": zone} if zone else {}))
     reports = list(expand_inputs(list(paths)))
     if not reports:
         raise InputError(" ".join(paths), "no test report found")
     try:
-        report = upload(
-            reports,
-            settings,
-            options=options,
-            roots=AttachmentRoots(attachments_roots or None),
-            fmt=fmt,
-            progress=_ProgressPrinter(quiet or as_json),
-            run_metadata_extra=run_metadata_extra,
-        )
+        with _http_debug(verbose):
+            report = upload(
+                reports,
+                settings,
+                options=options,
+                roots=AttachmentRoots(attachments_roots or None),
+                fmt=fmt,
+                progress=_ProgressPrinter(quiet or as_json),
+                run_metadata_extra=run_metadata_extra,
+            )
     except UploadFailed as failure:
         _print_report(failure.report, as_json, quiet)  # type: ignore[attr-defined]
         raise
@@ -596,8 +622,10 @@ def serve(host: str, port: int, data_dir: str | None) -> None:
 
     Example:
 
-        eval "$(junit2af serve --port 8080 | head -n 3)" &   # or paste the lines
-        junit2af serve --port 0 --data /tmp/af-data
+    \b
+        junit2af serve                    # then paste the three export lines
+        junit2af serve --port 0 --data ./af-data > af.env &
+        . ./af.env                        # once af.env has its lines
     """
     from pathlib import Path
 
@@ -611,6 +639,7 @@ def serve(host: str, port: int, data_dir: str | None) -> None:
         raise click.ClickException(
             f"cannot serve on {host}:{port}: {error.strerror or error}"
         ) from None
+    restore = _stop_on_signals()
     try:
         for line in server.shell_exports():
             click.echo(line)
@@ -622,7 +651,35 @@ def serve(host: str, port: int, data_dir: str | None) -> None:
         pass
     finally:
         server.stop()
+        restore()
     click.echo("# stopped", err=True)
+
+
+def _stop_on_signals() -> Callable[[], None]:
+    """Make SIGINT and SIGTERM stop ``serve`` cleanly; returns what undoes it.
+
+    A non-interactive shell starts a background job (``junit2af serve &``) with SIGINT
+    ignored, and Python then leaves it ignored: Ctrl-C-style stops would be lost. SIGTERM
+    (``kill``, ``docker stop``) gets the same clean stop as Ctrl-C.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signal handlers can only be set from the main thread
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {
+        signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
 
 
 # --- end serve ---

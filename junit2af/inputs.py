@@ -30,6 +30,7 @@ from junit2af.errors import InputError
 MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_ARCHIVE_TOTAL_BYTES = 8 * 1024**3
 MAX_COMPRESSION_RATIO = 200
+MIN_EXPANSION_LIMIT = 10 * 1024**2
 MAX_ARCHIVE_MEMBERS = 100_000
 
 FORMATS = ("junit", "tap", "pytest-json", "reportlog")
@@ -72,9 +73,7 @@ class _CappedReader(io.RawIOBase):
         self._display = display
         self._limit = MAX_MEMBER_BYTES
         if compressed_size:
-            self._limit = min(
-                self._limit, max(compressed_size, 1024 * 1024) * MAX_COMPRESSION_RATIO
-            )
+            self._limit = min(self._limit, _expansion_limit(compressed_size))
         self._read = 0
 
     def readable(self) -> bool:
@@ -94,6 +93,12 @@ class _CappedReader(io.RawIOBase):
     def close(self) -> None:
         self._inner.close()
         super().close()
+
+
+def _expansion_limit(compressed_size: int) -> int:
+    """How far ``compressed_size`` bytes may expand: a ratio, with a floor so that tiny
+    archives of ordinary reports are never refused."""
+    return max(compressed_size * MAX_COMPRESSION_RATIO, MIN_EXPANSION_LIMIT)
 
 
 def _capped(inner: IO[bytes], display: str, compressed_size: int | None) -> IO[bytes]:
@@ -192,7 +197,7 @@ def _tar_inputs(path: str) -> Iterator[ReportInput]:
         raise InputError(path, f"archive has more than {MAX_ARCHIVE_MEMBERS} members; refused")
     compressed = os.stat(path).st_size
     total = sum(m.size for m in members)
-    if total > MAX_ARCHIVE_TOTAL_BYTES or total > max(compressed, 1 << 20) * MAX_COMPRESSION_RATIO:
+    if total > MAX_ARCHIVE_TOTAL_BYTES or total > _expansion_limit(compressed):
         raise InputError(path, f"archive expands to {total} bytes (compression bomb?); refused")
     mtime = datetime.fromtimestamp(compressed and os.stat(path).st_mtime, UTC)
     for member in sorted(members, key=lambda m: m.name):

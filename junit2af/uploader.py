@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from junit2af import __version__
-from junit2af.artifacts import AttachmentRoots, PlannedArtifact, plan_artifacts
+from junit2af.artifacts import AttachmentError, AttachmentRoots, PlannedArtifact, plan_artifacts
 from junit2af.client import APIClient, CallStats, UncertainOutcome, UploadURLExpired
 from junit2af.errors import APIError, ExitStatus, Junit2AFError
 from junit2af.inputs import ReportInput
@@ -320,6 +320,16 @@ class _Uploader:
                     self.client.put_upload(
                         url_holder["url"], body, artifact.content_type, artifact.size_bytes
                     )
+            except (AttachmentError, OSError) as error:
+                # The file changed since it was checked: leave it out, say so, and do not
+                # leave an unconfirmed artifact counting against the result's 50.
+                self._delete_quietly(artifact_id)
+                self.journal.record(op_key, "confirmed")  # nothing more to do for it
+                with self._lock:
+                    self.report.warnings.append(
+                        f"{name}: attachment {artifact.label} left out: {error}"
+                    )
+                return 0
             except UploadURLExpired:
                 self._delete_quietly(artifact_id)
                 attempt += 1
@@ -329,7 +339,8 @@ class _Uploader:
             self.journal.record(op_key, "confirmed")
             return 1
         raise APIError(
-            "PUT upload URL", None,
+            "PUT upload URL",
+            None,
             f"the storage refused {MAX_URL_RENEWALS + 1} fresh upload URLs in a row (403)",
         )
 

@@ -408,7 +408,7 @@ class ApiApp:
                 "test_name": test_name,
                 "status": status,
                 "started_at": storage_time(started_at)
-                if v.present(started_at) and started_at
+                if isinstance(started_at, datetime)
                 else None,
                 "metadata": metadata if v.present(metadata) else None,
                 "execution_time_ms": execution_time_ms if v.present(execution_time_ms) else None,

@@ -30,7 +30,7 @@ class BlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
 
     def path(self, artifact_id: str) -> Path:
-        # Two-level fan-out keeps directories small; ids are [a-z0-9_] (see ids.py).
+        # Fan out on the id's last two hex digits (storage.new_id): small directories.
         return self.root / artifact_id[-2:] / artifact_id
 
     def write(self, artifact_id: str, stream: BinaryIO, size: int) -> str:

@@ -259,6 +259,11 @@ class ServerProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGINT)
 
+    def terminate(self) -> None:
+        """SIGTERM, which serve also answers by stopping cleanly."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+
     def kill(self) -> None:
         """SIGKILL: no chance to clean up (what a crash looks like)."""
         if self._proc is not None and self._proc.poll() is None:

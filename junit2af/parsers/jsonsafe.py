@@ -135,15 +135,17 @@ def too_deep_at(data: bytes | bytearray, limit: int = MAX_DEPTH) -> int | None:
                 return match.start()
         elif token in (b"]", b"}"):
             depth -= 1
-    return 0  # not reached for valid JSON; invalid JSON is refused by the parser anyway
+    # The skeleton over-counted invalid JSON (escapes outside strings); the walk lexes as
+    # json does up to json's first error, so json itself will refuse the document.
+    return None
 
 
-def _literal_line(data: bytes | bytearray, literal: str) -> int | None:
+def _literal_line(text: str, literal: str) -> int | None:
     """The line of the first ``literal`` outside strings (for a refused number)."""
-    pattern = re.compile(_STRING + b"|" + re.escape(literal.encode("ascii", "replace")))
-    for match in pattern.finditer(data):
-        if not match.group().startswith(b'"'):
-            return _line_at(data, match.start())
+    pattern = re.compile(_STRING.decode("ascii") + "|" + re.escape(literal))
+    for match in pattern.finditer(text):
+        if not match.group().startswith('"'):
+            return text.count("\n", 0, match.start()) + 1
     return None
 
 
@@ -213,31 +215,43 @@ class SafeJSON:
                 )
             return data.decode("utf-8", "replace")
 
+    def load_stream(self, stream: BinaryIO, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+        """Read and decode a whole document; its bytes are freed before it is parsed."""
+        data = read_document(stream, self.path, max_bytes=max_bytes)
+        self._check_depth(data, 1)
+        text = self._text(data, 1)
+        del data
+        return self._parse(text, 1)
+
     def loads(self, data: bytes | bytearray, *, first_line: int = 1) -> Any:
         """Decode ``data`` (a whole document, or one line starting at ``first_line``)."""
-        offset = first_line - 1
+        self._check_depth(data, first_line)
+        return self._parse(self._text(data, first_line), first_line)
+
+    def _check_depth(self, data: bytes | bytearray, first_line: int) -> None:
         deep = too_deep_at(data)
         if deep is not None:
             raise InputError(
                 self.path,
                 f"JSON nested deeper than {MAX_DEPTH} levels; refused",
-                line=offset + _line_at(data, deep),
+                line=first_line - 1 + _line_at(data, deep),
             )
-        text = self._text(data, first_line)
+
+    def _parse(self, text: str, first_line: int) -> Any:
+        offset = first_line - 1
         if not text.strip():
             raise InputError(self.path, "empty JSON document", line=first_line)
         try:
             return self._decoder.decode(text)
         except _Refused as refused:
             if refused.literal is not None:
-                line = _literal_line(data, refused.literal)
+                line = _literal_line(text, refused.literal)
             else:
                 line = _duplicate_line(text)
             raise InputError(
                 self.path, refused.reason, line=offset + line if line else None
             ) from None
         except json.JSONDecodeError as error:
-            reason = error.msg
             # "Unterminated string" is only raised when the string runs to the end.
             if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
                 reason = f"JSON truncated: unexpected end of data ({error.msg})"

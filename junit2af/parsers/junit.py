@@ -229,6 +229,11 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         yield _truncated_record(ctx, suites, open_case_line or last_line, error)
         return
 
+    if reader.bom_conflict:
+        options.warn(
+            f"{ctx.report}: the byte order mark contradicts encoding="
+            f"{reader.bom_conflict!r} in the XML declaration; read as the BOM says"
+        )
     if reader.replaced:
         options.warn(
             f"{ctx.report}: replaced {reader.replaced} invalid character(s) "

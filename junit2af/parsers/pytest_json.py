@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from junit2af.errors import InputError
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.jsonsafe import SafeJSON, read_document
+from junit2af.parsers.jsonsafe import SafeJSON
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     SourceRef,
@@ -197,7 +197,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     """Yield one :class:`TestRecord` per test (and per failed collector) of a
     pytest-json-report document read from ``stream``."""
     path = source.display()
-    document = SafeJSON(path, options.warn).loads(read_document(stream, path))
+    document = SafeJSON(path, options.warn).load_stream(stream)
     if not isinstance(document, dict):
         raise InputError(path, "not a pytest-json-report document: top level is not an object")
     tests = document.get("tests")
@@ -247,6 +247,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             if session_start is not None and started_at < session_start:
                 started_at = session_start
         remaining_ms -= duration_ms or 0
+        tests[index] = None  # let the parsed test go once its record is built
         yield _test_record(test, source, base, options, started_at, duration_ms, time_source)
 
 

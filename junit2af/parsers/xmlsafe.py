@@ -67,12 +67,14 @@ class SanitizingReader:
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self.replaced = 0  # characters replaced, for the warning
+        self.bom_conflict: str | None = None  # the declared encoding a BOM overrides
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         self._pending = ""  # decoded text held back: a char reference may be split
         self._out = b""
         self._eof = False
         head = raw.read(_CHUNK)
         self._passthrough = self._is_foreign_encoding(head)
+        self.bom_conflict = _bom_conflict(head)
         self._head = head
 
     @staticmethod
@@ -131,6 +133,27 @@ class SanitizingReader:
         else:
             data, self._out = self._out[:size], self._out[size:]
         return data
+
+
+def _bom_conflict(head: bytes) -> str | None:
+    """The declared encoding when a byte order mark says otherwise (the BOM wins)."""
+    boms = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+    for bom, name in boms.items():
+        if head.startswith(bom):
+            text = head[len(bom):]
+            if name == "utf-16":
+                try:
+                    text = head[:512].decode("utf-16").encode("ascii", "replace")
+                except UnicodeDecodeError:
+                    return None
+            match = _ENCODING_DECL.match(text[:512])
+            if match is None:
+                return None
+            declared = match.group(1).decode("ascii").lower().replace("_", "-")
+            family = "utf-16" if declared.startswith("utf-16") else declared
+            same = {"utf8": "utf-8", "ucs-2": "utf-16"}.get(family, family) == name
+            return None if same else match.group(1).decode("ascii")
+    return None
 
 
 def syntax_error(path: str, error: etree.XMLSyntaxError) -> InputError:

@@ -49,12 +49,19 @@ def test_serve_prints_eval_able_settings_and_stops_on_ctrl_c(server_process, tmp
     assert [p["project_id"] for p in response.json()["projects"]] == [project]
 
     process.interrupt()
-    assert process.wait() == 0
+    assert process.wait() == 0, process.stderr_text()
     assert "# stopped" in process.stderr_text()
     assert "Traceback" not in process.stderr_text()
     port = int(url.split(":")[2].split("/")[0])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # no longer listening
+
+
+def test_serve_stops_cleanly_on_sigterm(server_process):
+    process = server_process()
+    process.terminate()
+    assert process.wait() == 0, process.stderr_text()
+    assert "# stopped" in process.stderr_text()
 
 
 def test_serve_keeps_keys_and_records_across_restarts_and_kills(server_process, tmp_path):
