@@ -58,8 +58,9 @@ def listener():
 
 
 def with_port(name: str, port: int, tmp_path: Path) -> Path:
+    """The fixture with its PORT placeholder pointing at the listener."""
     target = tmp_path / name
-    target.write_text((FIXTURES / name).read_text().replace("PORT", str(port)))
+    target.write_bytes((FIXTURES / name).read_bytes().replace(b"PORT", str(port).encode()))
     return target
 
 
@@ -82,11 +83,17 @@ REFUSED = [
     ("xinclude.xml", "XInclude"),
     ("deep-nesting.xml", "nested deeper than 256"),
     ("truncated.xml", "report truncated"),
+    ("nan.report.json", "NaN is not valid JSON"),
+    ("infinity.report.json", "Infinity is not valid JSON"),
+    ("duplicate-keys.report.json", 'duplicate key "exitcode"'),
+    ("nesting-bomb.report.json", "nested deeper than 200"),
+    ("nan.reportlog.jsonl", "NaN is not valid JSON"),
+    ("nesting-bomb.reportlog.jsonl", "nested deeper than 200"),
 ]
 
 
 @pytest.mark.parametrize(("name", "words"), REFUSED, ids=[r[0] for r in REFUSED])
-def test_hostile_xml_is_refused_before_any_request(local_server, listener, tmp_path, name,
+def test_hostile_input_is_refused_before_any_request(local_server, listener, tmp_path, name,
                                                    words):
     path = with_port(name, listener.port, tmp_path)
     result = upload(local_server, tmp_path, path)
