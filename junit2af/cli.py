@@ -400,16 +400,25 @@ def _run_upload(
     verbose: int,
     environ: dict[str, str] | None = None,
     run_metadata_extra: dict[str, Any] | None = None,
+    reports: list[Any] | None = None,
 ) -> Any:
+    """Upload ``paths`` (or the already expanded ``reports``) as one run.
+
+    Outside a CI system the label comes from the reports; inside one (junit2af/ci.py)
+    the build's details go into the run metadata (``ci_*`` keys, which ``--metadata``
+    overrides) and the default label names the build, e.g. ``GitHub Actions #42 (main)``.
+    """
     from pathlib import Path
 
     from junit2af.artifacts import AttachmentRoots
+    from junit2af.ci import default_label, detect_ci
     from junit2af.inputs import expand_inputs
     from junit2af.parsers.base import ParseOptions
     from junit2af.settings import DEFAULT_JOURNAL, UploadSettings
     from junit2af.uploader import UploadFailed, upload
 
     warn = (lambda message: None) if quiet else _warn
+    ci_info = detect_ci(os.environ if environ is None else environ)
     settings = UploadSettings.from_options(
         environ=environ,
         api_url=api_url,
@@ -417,8 +426,11 @@ def _run_upload(
         api_key_file=api_key_file,
         project_id=project_id,
         warn=_warn,  # about the key: said even with -q
-        label=label,
-        metadata=_metadata_pairs(metadata_pairs),
+        label=label or default_label(ci_info),
+        metadata={
+            **(ci_info.metadata() if ci_info else {}),
+            **_metadata_pairs(metadata_pairs),
+        },
         jobs=jobs,
         dry_run=dry_run,
         journal_path=Path(journal_path or DEFAULT_JOURNAL),
@@ -429,7 +441,8 @@ def _run_upload(
     )
     zone = _parse_timezone(timezone)
     options = ParseOptions(warn=warn, salvage=salvage, **({"timezone": zone} if zone else {}))
-    reports = list(expand_inputs(list(paths)))
+    if reports is None:
+        reports = list(expand_inputs(list(paths)))
     if not reports:
         raise InputError(" ".join(paths), "no test report found")
     try:
@@ -594,6 +607,245 @@ def _show_one_result(server: Any, report: Any, journal_path: str) -> None:
         click.echo(
             f"  artifact: {artifact['label']} ({artifact['kind']}, {artifact['size_bytes']} bytes)"
         )
+
+
+# --- ci commands (CI detection, `run` and `backfill`; owned by the CI work) ---
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "--reports",
+    "report_patterns",
+    multiple=True,
+    metavar="GLOB",
+    help="Where the command writes its reports (repeatable) [default: common locations, "
+    "see the README].",
+)
+@click.option(
+    "--strict-upload",
+    is_flag=True,
+    help="A failed upload changes the exit code (when the command itself succeeded).",
+)
+@_input_options
+@_upload_options
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(
+    command: tuple[str, ...],
+    report_patterns: tuple[str, ...],
+    strict_upload: bool,
+    **kwargs: Any,
+) -> None:
+    """Run a test command, then upload the reports it wrote; exit with its exit code.
+
+    The command's output passes through untouched and SIGINT/SIGTERM are passed on to
+    it. Afterwards the reports matching --reports (or the usual locations) that the
+    command created or changed are uploaded as one run; older ones, left by an earlier
+    build, are ignored and listed in a warning. An upload failure is reported but keeps
+    the command's exit code unless --strict-upload is given.
+
+    \b
+    Example:
+        junit2af run -- pytest --junitxml=junit.xml
+        junit2af run --reports 'build/test-results/**/*.xml' -- ./gradlew test
+    """
+    from junit2af.wrapper import (
+        DEFAULT_REPORT_PATTERNS,
+        find_reports,
+        run_command,
+        snapshot,
+        start_time_ns,
+    )
+
+    quiet = kwargs["quiet"]
+    patterns = list(report_patterns or DEFAULT_REPORT_PATTERNS)
+    before = snapshot(patterns)
+    started = start_time_ns()
+    code = run_command(command)
+    found = find_reports(patterns, before, started)
+    if found.stale and not quiet:
+        shown = ", ".join(found.stale[:5])
+        more = f" and {len(found.stale) - 5} more" if len(found.stale) > 5 else ""
+        _warn(
+            f"ignored {len(found.stale)} report(s) not written by this command "
+            f"(left by an earlier build?): {shown}{more}"
+        )
+    if not found.fresh:
+        _warn(f"the command wrote no test report matching {' '.join(patterns)}; nothing uploaded")
+        sys.exit(code)
+    fail_on_test_failures = kwargs.pop("fail_on_test_failures")
+    try:
+        report = _run_upload((), reports=found.fresh, fail_on_test_failures=False, **kwargs)
+    except Junit2AFError as error:
+        click.echo(f"junit2af: error: upload failed: {error}", err=True)
+        if strict_upload and code == 0:
+            sys.exit(int(error.exit_status))
+        sys.exit(code)
+    if fail_on_test_failures and code == 0 and report.counts.get("Failed"):
+        code = int(ExitStatus.TEST_FAILURES)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--group-by",
+    type=click.Choice(["file", "dir"]),
+    default="file",
+    show_default=True,
+    help="One run per report file, or per directory of reports.",
+)
+@click.option("--since", metavar="DATE", help="Only reports from this date on (2024-05-01).")
+@click.option("--until", metavar="DATE", help="Only reports up to this date, included.")
+@_input_options
+@_upload_options
+def backfill(
+    paths: tuple[str, ...], group_by: str, since: str | None, until: str | None, **kwargs: Any
+) -> None:
+    """Upload an archive of old reports: one run per file (or directory), oldest first.
+
+    Reads files, directories and .zip/.tar.gz archives of CI artifacts. Each run's label
+    is the report's name and its own date (after --label, used as a prefix) and its
+    metadata holds original_start and original_end; each result keeps its original
+    start time. One journal holds every run: run the same command again after an
+    interruption to resume, or after the archive grew to upload only the new reports.
+    CI detection does not apply: these builds are not the current one.
+
+    \b
+    Example:
+        junit2af backfill --since 2024-01-01 ci-artifacts/
+        junit2af backfill --group-by dir --json nightly-*.tar.gz
+    """
+    from junit2af.backfill import backfill as run_backfill
+    from junit2af.backfill import collect_groups, parse_when
+
+    quiet, as_json = kwargs["quiet"], kwargs["as_json"]
+    settings, options, roots = _backfill_settings(kwargs)
+    skipped: list[InputError] = []
+
+    def on_error(error: InputError) -> None:
+        skipped.append(error)
+        click.echo(f"junit2af: error: {error} (skipped)", err=True)
+
+    groups = collect_groups(
+        paths,
+        options,
+        group_by=group_by,
+        fmt=kwargs["fmt"],
+        since=parse_when(since) if since else None,
+        until=parse_when(until, end_of_day=True) if until else None,
+        on_error=on_error,
+    )
+    show_progress = not (quiet or as_json)
+
+    def on_group(index: int, group: Any, label: str) -> None:
+        if show_progress:
+            click.echo(
+                f"junit2af: [{index + 1}/{len(groups)}] {label}: {group.plan.records} results",
+                err=True,
+            )
+
+    with _http_debug(kwargs["verbose"]):
+        result = run_backfill(
+            groups,
+            settings,
+            options=options,
+            roots=roots,
+            fmt=kwargs["fmt"],
+            label_prefix=kwargs["label"],
+            progress=_ProgressPrinter(not show_progress),
+            on_group=on_group,
+        )
+    _print_backfill(result, as_json, quiet)
+    if result.stopped is not None:
+        click.echo(
+            f"junit2af: error: {result.stopped}; run the same command again to resume",
+            err=True,
+        )
+        sys.exit(int(result.stopped.exit_status))
+    if skipped:
+        sys.exit(int(ExitStatus.BAD_INPUT))
+    if kwargs["fail_on_test_failures"] and any(
+        o.group.plan.counts.get("Failed") for o in result.outcomes
+    ):
+        sys.exit(int(ExitStatus.TEST_FAILURES))
+
+
+def _backfill_settings(kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+    from pathlib import Path
+
+    from junit2af.artifacts import AttachmentRoots
+    from junit2af.parsers.base import ParseOptions
+    from junit2af.settings import DEFAULT_JOURNAL, UploadSettings
+
+    warn = (lambda message: None) if kwargs["quiet"] else _warn
+    settings = UploadSettings.from_options(
+        api_url=kwargs["api_url"],
+        api_key=kwargs["api_key"],
+        api_key_file=kwargs["api_key_file"],
+        project_id=kwargs["project_id"],
+        warn=_warn,
+        metadata=_metadata_pairs(kwargs["metadata_pairs"]),
+        jobs=kwargs["jobs"],
+        dry_run=kwargs["dry_run"],
+        journal_path=Path(kwargs["journal_path"] or DEFAULT_JOURNAL),
+        new_run=kwargs["new_run"],
+        on_uncertain=kwargs["on_uncertain"],
+        allow_insecure_http=kwargs["allow_insecure_http"],
+        verbose=kwargs["verbose"],
+    )
+    zone = _parse_timezone(kwargs["timezone"])
+    options = ParseOptions(
+        warn=warn, salvage=kwargs["salvage"], **({"timezone": zone} if zone else {})
+    )
+    return settings, options, AttachmentRoots(kwargs["attachments_roots"] or None)
+
+
+def _print_backfill(result: Any, as_json: bool, quiet: bool) -> None:
+    outcomes = result.outcomes
+    states = Counter(o.state for o in outcomes)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "runs": [o.as_dict() for o in outcomes],
+                    "states": dict(states),
+                    "error": str(result.stopped) if result.stopped else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    if quiet:
+        return
+    if not outcomes:
+        click.echo("no report to backfill")
+        return
+    rows = [["date", "label", "results", "failed", "skipped", "run", "state"]]
+    for o in outcomes:
+        counts = o.group.plan.counts
+        start = o.group.start
+        rows.append(
+            [
+                f"{start:%Y-%m-%d %H:%M}" if start else "-",
+                o.label,
+                str(o.group.plan.records),
+                str(counts.get("Failed", 0)),
+                str(counts.get("Skipped", 0)),
+                (o.report.run_id if o.report else None) or "-",
+                o.state,
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    numeric = {2, 3, 4}
+    for row in rows:
+        click.echo(
+            "  ".join(
+                cell.rjust(w) if i in numeric else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    click.echo(", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+
+
+# --- end ci commands ---
 
 
 # --- serve (owned by the local-server work; edit this block only) ---

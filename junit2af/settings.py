@@ -1,5 +1,6 @@
 """Upload settings: one validated, keyword-only object. Every environment variable junit2af
-reads is named here and nowhere else."""
+reads is named here and nowhere else -- except the CI providers' own variables, read only
+to describe the build (junit2af/ci.py lists them, beside each provider's reader)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,188 @@
+"""``junit2af run -- CMD``: run a test command, pass signals on, find the reports it wrote.
+
+The command's output is never captured (it goes straight to the terminal or CI log), and
+SIGINT/SIGTERM sent to junit2af are passed to it so that a cancelled CI job still lets the
+tests stop cleanly and write their reports. A report counts as the command's when it
+appeared or changed while the command ran: the files matching the patterns are listed
+before it starts, so an unchanged report of an earlier build is left out (and said so),
+whatever the file system's timestamp granularity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+
+from junit2af.errors import InputError
+from junit2af.inputs import ReportInput, expand_inputs
+
+#: Where test runners write reports by default (README "junit2af run"):
+#: Surefire/Gradle/Ant ``TEST-*.xml``, pytest ``--junitxml``, jest-junit, Karma and most
+#: ``*junit*.xml`` writers, ``test-results``/``test-reports`` directories (Gradle,
+#: CircleCI conventions), TAP files, pytest-json-report's ``.report.json``.
+DEFAULT_REPORT_PATTERNS = (
+    "**/TEST-*.xml",
+    "**/*junit*.xml",
+    "**/test-results/**/*.xml",
+    "**/test-reports/**/*.xml",
+    "**/*.tap",
+    "**/.report.json",
+    "**/report.json",
+    "**/*reportlog*.jsonl",
+)
+
+#: Directories never searched for reports: dependencies ship test reports of their own.
+SKIPPED_DIRECTORIES = frozenset({"node_modules", "site-packages", "__pycache__"})
+
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+_Signature = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
+
+
+def _signature(path: str) -> _Signature | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def _skipped(path: str) -> bool:
+    return any(part in SKIPPED_DIRECTORIES for part in path.replace(os.sep, "/").split("/"))
+
+
+def _glob(pattern: str) -> Iterator[str]:
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        if not _skipped(path) and os.path.isfile(path):
+            yield path
+
+
+def snapshot(patterns: Sequence[str]) -> dict[str, _Signature]:
+    """Every file matching ``patterns`` now, with what tells a rewrite apart."""
+    seen: dict[str, _Signature] = {}
+    for pattern in patterns:
+        for path in _glob(pattern):
+            real = os.path.realpath(path)
+            signature = _signature(real)
+            if signature is not None:
+                seen[real] = signature
+    return seen
+
+
+@dataclass
+class FoundReports:
+    """The reports matching the patterns after the command: written by it, or stale."""
+
+    fresh: list[ReportInput] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+
+def find_reports(
+    patterns: Sequence[str], before: dict[str, _Signature], started_ns: int
+) -> FoundReports:
+    """The reports matching ``patterns`` that the command wrote.
+
+    A file is the command's when it was not there before it started (``before`` is the
+    :func:`snapshot` taken then), when it changed since (time, size or inode), or when its
+    modification time is at or after ``started_ns``. Files whose content is not a test
+    report are ignored, as when a directory is uploaded.
+    """
+    found = FoundReports()
+    seen: set[tuple[str, str | None]] = set()
+    for pattern in patterns:
+        if not any(ch in pattern for ch in "*?[") and not os.path.exists(pattern):
+            continue
+        try:
+            reports = list(expand_inputs([pattern]))
+        except InputError:
+            continue  # nothing matches this pattern
+        for report in reports:
+            real = os.path.realpath(report.path)
+            if _skipped(report.path) or (real, report.member) in seen:
+                continue
+            seen.add((real, report.member))
+            now = _signature(real)
+            old = before.get(real)
+            if old is None or now is None or now != old or now[0] >= started_ns:
+                found.fresh.append(report)
+            else:
+                found.stale.append(report.display)
+    return found
+
+
+def exit_code(returncode: int) -> int:
+    """The shell's convention: a command killed by signal N exits 128+N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _terminal_delivers_sigint() -> bool:
+    """True when a Ctrl-C at the terminal already reaches the child.
+
+    The child shares junit2af's process group; when that group is the terminal's
+    foreground group the terminal sends SIGINT to both, and forwarding it again would make
+    the test runner see two interrupts (pytest would cut its own clean-up short).
+    """
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+            if os.isatty(fd):
+                return os.tcgetpgrp(fd) == os.getpgrp()
+        except (AttributeError, OSError, ValueError):
+            continue
+    return False
+
+
+def run_command(
+    command: Sequence[str],
+    *,
+    on_signal: Callable[[int], None] = lambda signum: None,
+) -> int:
+    """Run ``command`` with inherited stdin/stdout/stderr and return its exit code.
+
+    SIGINT and SIGTERM received meanwhile are passed on to it (SIGINT only when the
+    terminal did not already deliver it); ``on_signal`` is told of each. Raises
+    :class:`InputError` when the command cannot be started.
+    """
+    pending: list[int] = []
+    child: subprocess.Popen[bytes] | None = None
+    terminal_sigint = _terminal_delivers_sigint()
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        on_signal(signum)
+        if child is None:
+            pending.append(signum)
+        elif not (signum == signal.SIGINT and terminal_sigint):
+            _send(child, signum)
+
+    previous = {signum: signal.getsignal(signum) for signum in FORWARDED_SIGNALS}
+    for signum in FORWARDED_SIGNALS:
+        signal.signal(signum, forward)
+    try:
+        try:
+            child = subprocess.Popen(list(command))
+        except OSError as error:
+            raise InputError(command[0], f"cannot run the command: {error.strerror}") from None
+        for signum in pending:
+            _send(child, signum)
+        return exit_code(child.wait())
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _send(child: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it has just exited
+        child.send_signal(signum)
+
+
+def start_time_ns() -> int:
+    """Now, in the units of ``st_mtime_ns``."""
+    return time.time_ns()
