@@ -289,7 +289,12 @@ def _upload_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
         click.option("-q", "--quiet", is_flag=True, help="No progress and no summary text."),
-        click.option("-v", "--verbose", count=True, help="-v: more detail; -vv: HTTP debug log."),
+        click.option(
+            "-v",
+            "--verbose",
+            count=True,
+            help="-v: every warning and error, not the first 20; -vv: also the HTTP debug log.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -306,7 +311,7 @@ def _metadata_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return metadata
 
 
-def _print_report(report: Any, as_json: bool, quiet: bool) -> None:
+def _print_report(report: Any, as_json: bool, quiet: bool, verbose: int = 0) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return
@@ -335,6 +340,17 @@ def _print_report(report: Any, as_json: bool, quiet: bool) -> None:
             )
     if report.warnings:
         click.echo(f"  warnings: {len(report.warnings)}")
+    # Warnings of the upload itself (attachments left out...) were not shown yet.
+    _echo_some(report.warnings[report.warnings_shown :], "warning", verbose)
+    _echo_some(report.errors, "failed", verbose)
+
+
+def _echo_some(lines: list[str], kind: str, verbose: int, limit: int = 20) -> None:
+    shown = lines if verbose else lines[:limit]
+    for line in shown:
+        click.echo(f"junit2af: {kind}: {line}", err=True)
+    if len(lines) > len(shown):
+        click.echo(f"junit2af: ... and {len(lines) - len(shown)} more (-v shows all)", err=True)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -457,9 +473,9 @@ def _run_upload(
                 run_metadata_extra=run_metadata_extra,
             )
     except UploadFailed as failure:
-        _print_report(failure.report, as_json, quiet)  # type: ignore[attr-defined]
+        _print_report(failure.report, as_json, quiet, verbose)  # type: ignore[attr-defined]
         raise
-    _print_report(report, as_json, quiet)
+    _print_report(report, as_json, quiet, verbose)
     if fail_on_test_failures and report.counts.get("Failed"):
         sys.exit(int(ExitStatus.TEST_FAILURES))
     return report

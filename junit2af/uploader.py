@@ -81,6 +81,8 @@ class UploadReport:
     resumed: bool = False
     already_complete: bool = False
     dry_run: bool = False
+    #: how many of ``warnings`` were already shown as they happened (reading the reports)
+    warnings_shown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -408,6 +410,7 @@ def upload(
     label = settings.label or default_label(reports, plan)
     report = UploadReport(label=label, counts=dict(plan.counts), results_total=plan.records)
     report.warnings = warnings
+    report.warnings_shown = len(warnings)
     if settings.dry_run:
         report.dry_run = True
         report.elapsed_s = time.monotonic() - started

@@ -112,3 +112,42 @@ def test_python_dash_m_works_and_stdin_is_read():
     )
     assert result.returncode == 0, result.stderr
     assert b"<stdin>" in result.stdout or b"-" in result.stdout
+
+
+def test_formats_are_detected_by_content_not_by_name(tmp_path):
+    repo_fixtures = REPO / "fixtures"
+    disguised = {
+        "results.xml": repo_fixtures / "tap" / "prove.tap",
+        "report.txt": repo_fixtures / "pytest-json" / "pytest-json-report.json",
+        "log.xml": repo_fixtures / "reportlog" / "pytest-reportlog.jsonl",
+        "tests.tap": PYTEST_XML,
+    }
+    for name, source in disguised.items():
+        (tmp_path / name).write_bytes(source.read_bytes())
+    for name in disguised:
+        result = run("parse", str(tmp_path / name))
+        assert result.exit_code == 0, (name, result.stderr)
+        formats = {json.loads(line)["metadata"]["format"] for line in result.stdout.splitlines()}
+        expected = {"results.xml": "tap", "report.txt": "pytest-json", "log.xml": "reportlog",
+                    "tests.tap": "junit"}[name]
+        assert formats == {expected}
+
+
+def test_format_option_overrides_detection(tmp_path):
+    odd = tmp_path / "odd.txt"
+    odd.write_text("# a TAP stream that starts with a comment only\n\n\nok 1 - works\n1..1\n")
+    result = run("parse", "--format", "tap", str(odd))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["test_name"] == "works"
+
+
+def test_jenkins_and_robot_outputs_are_named(tmp_path):
+    jenkins = tmp_path / "junitResult.xml"
+    jenkins.write_text("<?xml version='1.1' encoding='UTF-8'?><result><suites/></result>")
+    robot = tmp_path / "output.xml"
+    robot.write_text('<?xml version="1.0"?><robot generator="Robot 6.1"><suite/></robot>')
+    result = run("parse", str(jenkins), str(robot))
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    first, second = result.stderr.strip().splitlines()
+    assert "not supported: looks like Jenkins junitResult.xml" in first
+    assert "not supported: looks like Robot Framework output.xml" in second
