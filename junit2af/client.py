@@ -31,7 +31,9 @@ from junit2af.settings import UploadSettings
 log = logging.getLogger("junit2af.http")
 
 _SIGNATURE = re.compile(
-    r"([?&](?:sig|signature|X-Amz-Signature|token|expires)=)[^&#\s]+", re.IGNORECASE
+    r"([?&](?:sig|signature|expires|token|X-Amz-Signature|X-Amz-Security-Token|"
+    r"X-Amz-Credential|X-Goog-Signature|X-Goog-Credential)=)[^&#\s]+",
+    re.IGNORECASE,
 )
 
 
@@ -102,11 +104,20 @@ class CallStats:
             self.retries += retried
 
 
+def _proxies_for(url: str) -> dict[str, str]:
+    """The environment's proxies for ``url``, read once; none for this machine."""
+    host = urlsplit(url).hostname or ""
+    from junit2af.settings import is_loopback
+
+    if is_loopback(host):
+        return {}
+    return dict(requests.utils.get_environ_proxies(url))
+
+
 def _session(settings: UploadSettings, retry: Any, pool: int) -> requests.Session:
     session = requests.Session()
     # Read the environment once: proxies and CA bundle, then stop requests re-reading it.
-    proxies = requests.utils.get_environ_proxies(settings.base_url)
-    session.proxies.update(proxies)
+    session.proxies.update(_proxies_for(settings.base_url))
     session.verify = (
         requests.utils.os.environ.get(  # type: ignore[attr-defined]
             "REQUESTS_CA_BUNDLE"
@@ -138,6 +149,7 @@ class APIClient:
         self._create = _session(settings, create, pool)
         self._storage = _session(settings, storage, pool)
         self._timeout = (settings.connect_timeout, settings.read_timeout)
+        self._proxy_cache: dict[tuple[str, str], dict[str, str]] = {}
 
     def close(self) -> None:
         for session in (self._safe, self._create, self._storage):
@@ -199,7 +211,7 @@ class APIClient:
             )
         if response.status_code >= 400:
             message = _server_message(response)
-            if create and response.status_code == 500:
+            if create and response.status_code in (500, 502, 504):
                 raise UncertainOutcome(call, f"HTTP 500: {message}")
             raise APIError(call, response.status_code, message)
         if response.status_code == 204 or not response.content:
@@ -284,6 +296,7 @@ class APIClient:
         try:
             response = self._storage.put(
                 url,
+                proxies=self._storage_proxies(url),
                 data=body,
                 headers={"Content-Type": content_type, "Content-Length": str(size)},
                 timeout=self._timeout,
@@ -301,8 +314,17 @@ class APIClient:
         if response.status_code >= 300:
             raise APIError(call, response.status_code, _server_message(response))
 
+    def _storage_proxies(self, url: str) -> dict[str, str]:
+        # Storage may live on another host than the API: its own NO_PROXY decision.
+        origin = urlsplit(url)[:2]
+        if origin not in self._proxy_cache:
+            self._proxy_cache[origin] = _proxies_for(url)
+        return self._proxy_cache[origin]
+
     def download(self, url: str) -> bytes:
-        response = self._storage.get(url, timeout=self._timeout, allow_redirects=False)
+        response = self._storage.get(
+            url, timeout=self._timeout, allow_redirects=False, proxies=self._storage_proxies(url)
+        )
         self.stats.count(response)
         if response.status_code != 200:
             raise APIError("GET download URL", response.status_code, _server_message(response))

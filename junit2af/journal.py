@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS ops (
     state       TEXT NOT NULL,          -- intent | done | uploaded | confirmed
     server_id   TEXT,
     sends       INTEGER NOT NULL DEFAULT 0,
+    in_doubt    INTEGER NOT NULL DEFAULT 0,  -- resends after an unknown outcome, ever
     attempt     INTEGER NOT NULL DEFAULT 0,  -- bumped when an object is deleted and redone
     PRIMARY KEY (upload, op_key)
 );
@@ -176,8 +177,7 @@ class Journal:
         """Creates of this upload sent more than once: each may have made a duplicate."""
         with self._mutex:
             row = self._db.execute(
-                "SELECT COALESCE(SUM(sends - 1), 0) FROM ops WHERE upload=? AND sends > 1",
-                (self.upload,),
+                "SELECT COALESCE(SUM(in_doubt), 0) FROM ops WHERE upload=?", (self.upload,)
             ).fetchone()
         return int(row[0])
 
@@ -201,7 +201,10 @@ class Journal:
                 "INSERT INTO ops (upload, op_key, state, sends, attempt) "
                 "VALUES (?, ?, 'intent', 1, ?) ON CONFLICT (upload, op_key) DO UPDATE SET "
                 "state='intent', server_id=NULL, attempt=excluded.attempt, "
-                # A new attempt is a deliberate new object (the old one was deleted).
+                # An intent still open for the same attempt: that send's outcome is
+                # unknown, so this one may duplicate it. A new attempt is a deliberate new
+                # object (the old one was deleted) and keeps the count it had.
+                "in_doubt=in_doubt + (state='intent' AND attempt=excluded.attempt), "
                 "sends=CASE WHEN attempt=excluded.attempt THEN sends+1 ELSE 1 END",
                 (self.upload, op_key, attempt),
             )

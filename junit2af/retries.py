@@ -6,8 +6,8 @@ Three policies, one per kind of call:
   connection errors, read errors and 429/500/502/503/504;
 * creates (``POST /run/``, ``/result/``, ``/artifact/``) make a new object on every call:
   retried only when the request provably had no effect -- connection refused or connect
-  timeout, 429, 502, 503, 504. A 500 or a lost answer is left to the uploader, which
-  knows from the journal what it may resend;
+  timeout, 429, 503. A 500, 502, 504 or a lost answer is left to the uploader, which
+  knows from the journal what it may resend (once, counted as in doubt);
 * storage PUTs overwrite: retried like safe calls (urllib3 rewinds the body).
 
 All of them back off exponentially with jitter, honour ``Retry-After`` up to a cap, and
@@ -91,13 +91,16 @@ def retry_policies(settings: UploadSettings) -> tuple[Retry, Retry, Retry]:
         status_forcelist=(429, 500, 502, 503, 504),
         **common,
     )
+    # 502 and 504 are not in this list: a gateway answers them when the backend took the
+    # request and broke off or did not answer in time, so the create may have happened.
+    # The uploader treats them as in doubt (journaled, counted) instead.
     create = CreateRetry(
         total=total,
         connect=total,
         read=0,
         status=total,
         other=0,
-        status_forcelist=(429, 502, 503, 504),
+        status_forcelist=(429, 503),
         **common,
     )
     storage = SafeRetry(

@@ -42,7 +42,7 @@ class Secret:
         return bool(self._value)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host in ("localhost", "localhost.localdomain"):
         return True
     try:
@@ -82,7 +82,7 @@ class UploadSettings:
             raise ConfigError("API URL must not carry credentials; use AF_API_KEY")
         if (
             parts.scheme == "http"
-            and not _is_loopback(parts.hostname)
+            and not is_loopback(parts.hostname)
             and not self.allow_insecure_http
         ):
             raise ConfigError(

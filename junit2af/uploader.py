@@ -311,7 +311,6 @@ class _Uploader:
                 url_holder["url"] = url
                 return artifact_id
 
-            self.known.pop(op_key, None)
             artifact_id = self.create(op_key, send, attempt)
             if "url" not in url_holder:  # reused from the journal: no URL to upload to
                 self._delete_quietly(artifact_id)
@@ -435,6 +434,7 @@ def upload(
         if state == "complete":
             report.run_id = run_id
             report.already_complete = True
+            report.in_doubt = report.possible_duplicates = journal.resent_creates()
             report.elapsed_s = time.monotonic() - started
             return report
         report.resumed = run_id is not None

@@ -109,6 +109,8 @@ class Call:
     key_kind: str | None = None
     fault: str | None = None
     drop_connection: bool = False
+    #: answer this status although the create was committed (a gateway that gave up)
+    late_error: int | None = None
 
 
 class ApiApp:
@@ -156,6 +158,8 @@ class ApiApp:
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.path)
             response = error_response(ApiError(500, "internal server error"))
+        if call.late_error is not None:
+            response = error_response(ApiError(call.late_error, "gateway timeout (injected)"))
         if call.drop_connection:
             environ[DROP_CONNECTION] = True
         authorization = request.headers.get("Authorization")
@@ -288,6 +292,9 @@ class ApiApp:
         if self.faults.lose_response():
             call.fault = "lost_response"
             call.drop_connection = True
+        elif self.faults.gateway_timeout():
+            call.fault = "gateway_timeout"
+            call.late_error = 504
 
     def _now(self) -> datetime:
         return self.clock()

@@ -29,6 +29,8 @@ class FaultConfig:
     retry_after: int = 1
     #: creates (run, result, artifact) committed, then the connection closed unanswered
     lost_response_rate: float = 0.0
+    #: creates committed, then answered 504 (a gateway that stopped waiting)
+    gateway_timeout_rate: float = 0.0
     #: storage PUTs answered 500 or 503 without storing anything
     storage_failure_rate: float = 0.0
     #: upload URLs handed out already expired (the PUT gets 403)
@@ -41,6 +43,7 @@ class FaultConfig:
             "error_rate",
             "rate_429",
             "lost_response_rate",
+            "gateway_timeout_rate",
             "storage_failure_rate",
             "expired_url_rate",
         ):
@@ -114,6 +117,9 @@ class FaultInjector:
 
     def lose_response(self) -> bool:
         return self._hit(self._config.lost_response_rate)
+
+    def gateway_timeout(self) -> bool:
+        return self._hit(self._config.gateway_timeout_rate)
 
     def expire_url(self) -> bool:
         return self._hit(self._config.expired_url_rate)

@@ -91,6 +91,68 @@ def test_faults_lose_nothing_and_duplicates_stay_within_the_in_doubt_count(tmp_p
         assert sum(duplicates) <= summary.in_doubt
 
 
+def test_a_504_after_the_create_happened_is_counted_in_doubt(tmp_path):
+    # A gateway can give up after the backend created the object: 504 is no proof that
+    # nothing happened, so it must never be retried silently.
+    report = write_report(tmp_path / "report.xml", 100)
+    with LocalServer(tmp_path / "server",
+                     faults=FaultConfig(seed=7, gateway_timeout_rate=0.1)) as server:
+        summary = upload_until_done(server, report, tmp_path / "journal.sqlite3")
+        late = [r for r in server.request_log if r.fault == "gateway_timeout"]
+        assert late
+        duplicates = check_invariant(server, 100, summary.in_doubt)
+        assert sum(duplicates) > 0  # the 504'd creates did happen...
+        assert summary.in_doubt >= len(late)  # ...and every one was counted
+
+
+def test_on_uncertain_fail_also_stops_on_an_artifact_left_in_doubt(tmp_path, monkeypatch):
+    from junit2af.client import APIClient, UncertainOutcome
+
+    report = write_report(tmp_path / "report.xml", 20, output_every=2)
+    reports = list(expand_inputs([str(report)]))
+    journal = tmp_path / "journal.sqlite3"
+    real_create = APIClient.create_artifact
+
+    def lost_for_test_3(self, body, key):
+        if body["test_result_id"] == lost_for_test_3.result_id:
+            raise UncertainOutcome("POST /artifact/", "connection dropped (test)")
+        return real_create(self, body, key)
+
+    with LocalServer(tmp_path / "server") as server:
+        real_result = APIClient.create_result
+
+        def remember(self, body, key):
+            result_id = real_result(self, body, key)
+            if body["test_name"] == "gen.Suite0.test_3":
+                lost_for_test_3.result_id = result_id
+            return result_id
+
+        lost_for_test_3.result_id = None
+        monkeypatch.setattr(APIClient, "create_result", remember)
+        monkeypatch.setattr(APIClient, "create_artifact", lost_for_test_3)
+        with pytest.raises(UploadFailed):
+            upload(reports, settings_for(server, journal),
+                   options=ParseOptions(warn=lambda m: None))
+        monkeypatch.undo()
+        with pytest.raises(Exception, match="--on-uncertain fail"):
+            upload(reports, settings_for(server, journal, on_uncertain="fail"),
+                   options=ParseOptions(warn=lambda m: None))
+        summary = upload(reports, settings_for(server, journal),
+                         options=ParseOptions(warn=lambda m: None))
+        assert summary.in_doubt == 2  # resent in run 1, resent again in run 3
+
+
+def test_no_op_rerun_still_reports_the_in_doubt_count(tmp_path):
+    report = write_report(tmp_path / "report.xml", 100)
+    with LocalServer(tmp_path / "server",
+                     faults=FaultConfig(seed=11, lost_response_rate=0.1)) as server:
+        summary = upload_until_done(server, report, tmp_path / "journal.sqlite3")
+        assert summary.in_doubt > 0
+        again = upload_until_done(server, report, tmp_path / "journal.sqlite3")
+        assert again.already_complete
+        assert again.in_doubt == summary.in_doubt
+
+
 def test_with_idempotency_keys_honoured_there_are_no_duplicates(tmp_path):
     report = write_report(tmp_path / "report.xml", 400)
     with LocalServer(tmp_path / "server", faults=FaultConfig(seed=11, **FAULTS),
