@@ -83,6 +83,12 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # every commit reaches the disk
         self._db.executescript(_SCHEMA)
+        # A second connection for the states that are harmless to redo: its commits do
+        # not wait for the disk (WAL keeps them ordered with the durable ones).
+        self._fast = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._fast.execute("PRAGMA synchronous=NORMAL")
         for suffix in ("-wal", "-shm"):
             side = Path(f"{self.path}{suffix}")
             if side.exists():
@@ -106,6 +112,7 @@ class Journal:
 
     def close(self) -> None:
         with self._mutex:
+            self._fast.close()
             self._db.close()
         fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
         self._lock_handle.close()
@@ -217,22 +224,14 @@ class Journal:
         written without waiting for the disk: redoing them is harmless, and a killed
         process loses nothing the OS already holds -- only a power cut could.
         """
+        connection = self._db if server_id is not None else self._fast
         with self._mutex:
-            if server_id is None:
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            try:
-                self._execute_record(op_key, state, server_id)
-            finally:
-                if server_id is None:
-                    self._db.execute("PRAGMA synchronous=FULL")
-
-    def _execute_record(self, op_key: str, state: str, server_id: str | None) -> None:
-        self._db.execute(
-            "INSERT INTO ops (upload, op_key, state, server_id) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (upload, op_key) DO UPDATE SET state=excluded.state, "
-            "server_id=COALESCE(excluded.server_id, server_id)",
-            (self.upload, op_key, state, server_id),
-        )
+            connection.execute(
+                "INSERT INTO ops (upload, op_key, state, server_id) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (upload, op_key) DO UPDATE SET state=excluded.state, "
+                "server_id=COALESCE(excluded.server_id, server_id)",
+                (self.upload, op_key, state, server_id),
+            )
 
 
 def idempotency_key(upload: str, op_key: str, attempt: int) -> str:
