@@ -39,6 +39,12 @@ def _parse_timezone(value: str | None) -> tzinfo | None:
     return zone
 
 
+def _format_names() -> list[str]:
+    from junit2af.parsers import format_names
+
+    return format_names()
+
+
 def _timezone_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--timezone",
@@ -52,7 +58,7 @@ def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(["junit", "tap", "pytest-json", "reportlog"]),
+            type=click.Choice(_format_names()),
             help="Read every input as this format instead of detecting it.",
         ),
         click.option(

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import IO, BinaryIO
 
 from junit2af.errors import InputError
+from junit2af.parsers import SNIFF_BYTES, detect
 
 #: Caps on what an archive or a gzip stream may expand to.
 MAX_MEMBER_BYTES = 2 * 1024**3
@@ -32,9 +33,6 @@ MAX_ARCHIVE_TOTAL_BYTES = 8 * 1024**3
 MAX_COMPRESSION_RATIO = 200
 MIN_EXPANSION_LIMIT = 10 * 1024**2
 MAX_ARCHIVE_MEMBERS = 100_000
-
-FORMATS = ("junit", "tap", "pytest-json", "reportlog")
-_SNIFF_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -298,63 +296,8 @@ def _recognised(inputs: Iterator[ReportInput], recognise: bool) -> Iterator[Repo
             continue
         try:
             with report.open() as stream:
-                head = stream.read(_SNIFF_BYTES)
+                head = stream.read(SNIFF_BYTES)
         except (OSError, EOFError, InputError, zipfile.BadZipFile, tarfile.TarError):
             continue
-        if detect_format(head) in FORMATS:
+        if detect(head).format is not None:
             yield report
-
-
-def detect_format(head: bytes) -> str | None:
-    """The report format of a stream from its first bytes, or None.
-
-    Returns one of :data:`FORMATS`, or ``"other:<name>"`` for a known unsupported format.
-    """
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = head.decode("utf-16").encode("utf-8").lstrip(b"\xef\xbb\xbf \t\r\n")
-        except UnicodeDecodeError:
-            return None
-    if text.startswith(b"<"):
-        return _detect_xml(text)
-    if text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0]
-        if b'"$report_type"' in first_line:
-            return "reportlog"
-        # pytest-json-report's top-level keys (the environment block may push "tests" far).
-        if b'"exitcode"' in text and (b'"created"' in text or b'"root"' in text):
-            return "pytest-json"
-        return None
-    if _looks_like_tap(text):
-        return "tap"
-    return None
-
-
-def _detect_xml(text: bytes) -> str | None:
-    import re
-
-    for match in re.finditer(rb"<([A-Za-z_][\w.:-]*)", text):
-        tag = match.group(1).split(b":")[-1].decode("ascii", "replace")
-        if tag in ("testsuites", "testsuite", "testrun"):
-            return "junit"
-        from junit2af.parsers.junit import KNOWN_OTHER_ROOTS
-
-        if tag in KNOWN_OTHER_ROOTS:
-            return f"other:{KNOWN_OTHER_ROOTS[tag]}"
-        return "xml"
-    return "xml"
-
-
-def _looks_like_tap(text: bytes) -> bool:
-    import re
-
-    for raw in text.splitlines()[:50]:
-        line = raw.strip()
-        if re.match(rb"(?i)^tap version \d+", line):
-            return True
-        if re.match(rb"^(not )?ok\b", line) or re.match(rb"^\d+\.\.\d+", line):
-            return True
-        if re.match(rb"^# Subtest", line):
-            return True
-    return False

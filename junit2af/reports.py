@@ -13,34 +13,10 @@ from dataclasses import replace
 from typing import BinaryIO
 
 from junit2af.errors import InputError, UnsupportedFormatError
-from junit2af.inputs import FORMATS, ReportInput, detect_format
+from junit2af.inputs import ReportInput
+from junit2af.parsers import SNIFF_BYTES, Format, detect, get_format
 from junit2af.parsers.base import ParseOptions
 from junit2af.records import NameRegistry, SourceRef, TestRecord
-
-_SNIFF = 8192
-
-Parser = Callable[[BinaryIO, SourceRef, ParseOptions], Iterator[TestRecord]]
-
-
-def _parser_for(fmt: str) -> Parser:
-    # Imported lazily: a run over JUnit files never loads the YAML-based TAP parser.
-    if fmt == "junit":
-        from junit2af.parsers import junit
-
-        return junit.parse
-    if fmt == "tap":
-        from junit2af.parsers import tap
-
-        return tap.parse
-    if fmt == "pytest-json":
-        from junit2af.parsers import pytest_json
-
-        return pytest_json.parse
-    if fmt == "reportlog":
-        from junit2af.parsers import reportlog
-
-        return reportlog.parse
-    raise ValueError(f"unknown format {fmt!r}")
 
 
 class _Prefixed(io.RawIOBase):
@@ -64,25 +40,39 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-def _choose_format(report: ReportInput, head: bytes, forced: str | None) -> str:
+def choose_format(report: ReportInput, head: bytes, forced: str | None) -> Format:
+    """The format to read ``report`` as: ``forced``, else what its first bytes show.
+
+    Raises :class:`InputError` naming what the file looks like when it is no report
+    junit2af reads.
+    """
     if forced:
-        return forced
-    detected = detect_format(head)
-    if detected in FORMATS:
-        return detected  # type: ignore[return-value]
-    if detected and detected.startswith("other:"):
-        raise UnsupportedFormatError(
-            report.display, f"not supported: looks like {detected.split(':', 1)[1]}"
+        return get_format(forced)
+    detection = detect(head)
+    if detection.format is not None:
+        return detection.format
+    if detection.looks_like is not None:
+        raise UnsupportedFormatError(report.display, detection.looks_like.message(), line=1)
+    root = detection.xml_root
+    if root is not None:
+        where = f" in namespace {root.namespace}" if root.namespace else ""
+        raise InputError(
+            report.display,
+            f"not a test report junit2af reads: XML whose root element is <{root.local}>{where}",
+            line=_line_of(head, b"<" + root.local.encode()),
         )
-    if detected == "xml":
-        return "junit"  # let the JUnit parser name the root element it refuses
     if not head.strip():
         raise InputError(report.display, "empty file: no test report in it")
     raise InputError(
         report.display,
-        "not a recognised test report (JUnit XML, TAP, pytest-json-report or reportlog)",
+        "not a recognised test report (`junit2af formats` lists what is read)",
         line=1,
     )
+
+
+def _line_of(head: bytes, needle: bytes) -> int:
+    position = head.find(needle)
+    return head.count(b"\n", 0, position) + 1 if position >= 0 else 1
 
 
 def parse_report(
@@ -93,11 +83,10 @@ def parse_report(
     options = replace(options, fallback_start=options.fallback_start or report.mtime)
     with report.open() as stream:
         try:
-            head = stream.read(_SNIFF)
+            head = stream.read(SNIFF_BYTES)
         except (OSError, EOFError) as error:
             raise InputError(report.display, f"cannot read: {error}") from None
-        chosen = _choose_format(report, head, fmt)
-        parser = _parser_for(chosen)
+        parser = choose_format(report, head, fmt).load()
         replay = io.BufferedReader(_Prefixed(head, stream), 256 * 1024)
         for record in parser(replay, source, options):
             if report.member is not None and "archive_member" not in record.metadata:

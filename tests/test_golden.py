@@ -19,7 +19,11 @@ from junit2af.parsers.base import ParseOptions
 from junit2af.reports import read_records
 
 REPO = Path(__file__).resolve().parents[1]
-FORMAT_DIRS = ("junit", "tap", "pytest-json", "reportlog")
+#: Every folder of fixtures/ holds reports of one format family, except generate/ (the
+#: scripts and sample suites that wrote them).
+FORMAT_DIRS = sorted(
+    p.name for p in (REPO / "fixtures").iterdir() if p.is_dir() and p.name != "generate"
+)
 #: Reports without timestamps start at their file's mtime, which a checkout changes.
 FIXED_MTIME = datetime(2026, 1, 1, tzinfo=UTC)
 UPDATE = os.environ.get("JUNIT2AF_UPDATE_GOLDEN") == "1"
@@ -29,7 +33,7 @@ def _fixtures() -> list[Path]:
     found = []
     for name in FORMAT_DIRS:
         for path in sorted((REPO / "fixtures" / name).glob("*")):
-            if path.is_file() and ".expected." not in path.name:
+            if path.is_file() and ".expected." not in path.name and path.suffix != ".md":
                 found.append(path)
     return found
 

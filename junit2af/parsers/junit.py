@@ -20,6 +20,7 @@ from dateutil import parser as date_parser
 from lxml import etree
 
 from junit2af.errors import InputError, UnsupportedFormatError
+from junit2af.parsers import Format, Head, detect
 from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
 from junit2af.records import (
@@ -37,18 +38,32 @@ from junit2af.records import (
 #: Elements that can hold test cases. ``testrun`` is Eclipse/Pega's root.
 ROOT_TAGS = frozenset({"testsuites", "testsuite", "testrun"})
 
-#: Roots of well-formed XML formats that are not JUnit, for a useful refusal.
-KNOWN_OTHER_ROOTS = {
-    "test-run": "NUnit 3",
-    "test-results": "NUnit 2",
-    "TestRun": "Visual Studio TRX",
-    "Site": "CTest Test.xml (use `ctest --output-junit` instead)",
-    "robot": "Robot Framework output.xml (use `robot --xunit` instead)",
-    "result": "Jenkins junitResult.xml",
-    "assemblies": "xUnit.net v2 XML",
-    "assembly": "xUnit.net XML",
-    "suites": "a junit-like but non-JUnit schema (<suites>/<suite>/<case>)",
-}
+FORMATS = (
+    Format(
+        "junit",
+        "JUnit XML",
+        "junit",
+        producers="Surefire, Gradle, pytest, jest-junit, gotestsum, googletest, Catch2, "
+        "PHPUnit, CTest, cargo-nextest, node:test, mocha, vitest, bats, ...",
+    ),
+)
+
+
+def sniff(head: Head) -> str | None:
+    """JUnit: a ``<testsuites>``, ``<testsuite>`` or ``<testrun>`` root in no namespace.
+
+    A namespaced root of the same name is another schema (libcheck writes
+    ``<testsuites xmlns="http://check.sourceforge.net/ns">``): not JUnit.
+    """
+    root = head.xml_root
+    if root is not None and root.local in ROOT_TAGS and not root.namespace:
+        return "junit"
+    if root is None and head.text.startswith(b"<"):
+        # XML whose root is not in the first bytes (a long DOCTYPE, a huge comment): the
+        # hardened XML reader refuses what it finds there, naming the line.
+        return "junit"
+    return None
+
 
 #: A skip whose type says it is an expected failure.
 KNOWN_FAIL_SKIP_TYPES = frozenset({"pytest.xfail", "xfail", "todo", "expectedfailure"})
@@ -156,11 +171,9 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     def check_root(root: etree._Element) -> None:
         tag = _local(root.tag)
         if tag not in ROOT_TAGS:
-            other = KNOWN_OTHER_ROOTS.get(tag)
-            if other:
-                raise UnsupportedFormatError(
-                    ctx.report, f"not supported: looks like {other}", line=root.sourceline
-                )
+            looks = detect(etree.tostring(root)[:4096]).looks_like
+            if looks is not None:
+                raise UnsupportedFormatError(ctx.report, looks.message(), line=root.sourceline)
             raise InputError(
                 ctx.report,
                 f"not a JUnit XML report (root element <{tag}>)",

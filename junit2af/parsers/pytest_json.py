@@ -16,13 +16,28 @@ Quirks of pytest-json-report that shaped the rules:
 
 from __future__ import annotations
 
-import ast
-import re
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from junit2af.errors import InputError
+from junit2af.parsers import Format, Head
+from junit2af.parsers._pytest_common import (
+    PHASES,
+    as_seconds,
+    as_str,
+    epoch_time,
+    failure_message,
+    file_and_line,
+    format_log_records,
+    join_phases,
+    keywords_of,
+    output_label,
+    skip_reason,
+    sorted_outputs,
+    text_artifact,
+    to_ms,
+)
 from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.jsonsafe import SafeJSON
 from junit2af.records import (
@@ -36,158 +51,24 @@ from junit2af.records import (
     fit_name,
 )
 
-PHASES = ("setup", "call", "teardown")
-#: Keywords kept in metadata (markers, parameter ids); the rest is noise.
-MAX_KEYWORDS = 64
-
-# The repr of pytest's skip location tuple: ('path', 50, 'Skipped: reason').
-_SKIP_TUPLE = re.compile(
-    r"""^\((?P<q1>['"]).*?(?P=q1),\ \d+,\ (?P<reason>(?P<q2>['"]).*(?P=q2))\)$""", re.S
+FORMATS = (
+    Format("pytest-json", "pytest-json-report", "pytest_json", producers="pytest-json-report"),
 )
 
 
-# ---------------------------------------------------------------- shared pytest helpers
+def sniff(head: Head) -> str | None:
+    """pytest-json-report: one object with ``exitcode`` and ``created`` or ``root``.
 
-
-def as_str(value: Any) -> str | None:
-    """``value`` if it is a non-empty string (hostile reports put anything anywhere)."""
-    return value if isinstance(value, str) and value else None
-
-
-def as_seconds(value: Any) -> float | None:
-    """A non-negative finite duration in seconds, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if 0 <= value < 1e9 else None
-
-
-def to_ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
-
-
-def epoch_time(value: Any) -> datetime | None:
-    """An aware UTC datetime from epoch seconds; None for missing or absurd values."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not 0 < value < 32503680000:  # before year 3000
-        return None
-    return datetime.fromtimestamp(value, UTC)
-
-
-def skip_reason(longrepr: Any) -> str | None:
-    """The reason of a skip: pytest stores ``(path, line, "Skipped: reason")``.
-
-    reportlog writes it as a JSON list, pytest-json-report as the tuple's Python repr.
+    Its environment block may push ``tests`` past the sniffed bytes; these keys come first.
     """
-    reason: str | None = None
-    if isinstance(longrepr, list) and len(longrepr) == 3:
-        reason = as_str(longrepr[2])
-    elif isinstance(longrepr, str):
-        match = _SKIP_TUPLE.match(longrepr)
-        if match:
-            try:
-                # Only the string literal is evaluated: a flat literal, never code.
-                value = ast.literal_eval(match.group("reason"))
-            except (ValueError, SyntaxError):
-                value = None
-            reason = value if isinstance(value, str) else None
-        else:
-            reason = first_line(longrepr)
-    if reason and reason.startswith("Skipped: "):
-        reason = reason[len("Skipped: ") :]
-    return reason or None
-
-
-def first_line(text: str | None) -> str | None:
-    if not text:
-        return None
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
+    text = head.text
+    if (
+        head.is_json_object
+        and b'"exitcode"' in text
+        and (b'"created"' in text or b'"root"' in text)
+    ):
+        return "pytest-json"
     return None
-
-
-def failure_message(crash_message: str | None, longrepr_text: str | None) -> str | None:
-    """The API's error message: pytest's crash line, else the traceback's ``E`` line."""
-    message = crash_message
-    if not message and longrepr_text:
-        for line in longrepr_text.splitlines():
-            if line.startswith("E "):
-                message = line[1:].strip()
-                break
-        message = message or first_line(longrepr_text)
-    return clip_code_points(message, ERROR_MESSAGE_MAX) if message else None
-
-
-def keywords_of(keywords: Iterable[Any], nodeid: str) -> list[str]:
-    """Markers and parameter ids; the node id's own parts (file, class, name) dropped."""
-    own = set(re.split(r"::|/", nodeid)) | {nodeid.split("[", 1)[0].rsplit("::", 1)[-1]}
-    own.add("pytestmark")  # pytest's internal marker attribute, not a keyword anyone set
-    kept = [k for k in keywords if isinstance(k, str) and k and k not in own]
-    return list(dict.fromkeys(kept))[:MAX_KEYWORDS]
-
-
-def format_log_records(records: Any) -> str | None:
-    """pytest-json-report's ``log`` (logging records as dicts) in pytest's log format."""
-    if not isinstance(records, list):
-        return None
-    lines = []
-    for item in records:
-        if not isinstance(item, Mapping):
-            continue
-        level = as_str(item.get("levelname")) or "LOG"
-        where = f"{item.get('name', '')}:{item.get('filename', '')}:{item.get('lineno', '')}"
-        lines.append(f"{level:<8} {where} {item.get('msg', '')}")
-    return "\n".join(lines) + "\n" if lines else None
-
-
-def join_phases(parts: list[tuple[str, str]]) -> str:
-    """One text from per-phase texts, with a ``--- phase ---`` header when several."""
-    if len(parts) == 1:
-        return parts[0][1]
-    return "".join(
-        f"--- {phase} ---\n{text}{'' if text.endswith(chr(10)) else chr(10)}"
-        for phase, text in parts
-    )
-
-
-def text_artifact(label: str, text: str, options: ParseOptions) -> TextArtifact:
-    """A text artifact cut at ``options.max_text_bytes`` with an explicit marker."""
-    limit = options.max_text_bytes
-    if len(text) > limit:  # code points approximate bytes well enough for a cap
-        cut = len(text.encode("utf-8", "surrogatepass")) - limit
-        return TextArtifact(
-            label=label,
-            text=text[:limit] + f"\n[truncated {cut} bytes]\n",
-            truncated_bytes=cut,
-        )
-    return TextArtifact(label=label, text=text)
-
-
-def output_label(stream: str) -> str:
-    """Artifact label for a captured stream (pytest section key)."""
-    if stream in ("stdout", "stderr"):
-        return f"{stream}.log"
-    if stream == "log":
-        return "log.txt"
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stream).strip("_") or "output"
-    return f"{safe[:60]}.txt"
-
-
-def sorted_outputs(outputs: list[TextArtifact]) -> tuple[TextArtifact, ...]:
-    order = {"stdout.log": 0, "stderr.log": 1, "log.txt": 2}
-    return tuple(sorted(outputs, key=lambda a: order.get(a.label, 3)))
-
-
-def file_and_line(nodeid: str, path: Any, lineno: Any) -> dict[str, Any]:
-    """``file``/``line`` metadata; pytest's location line is 0-based."""
-    meta: dict[str, Any] = {}
-    file = as_str(path) or (nodeid.split("::", 1)[0] if "::" in nodeid else None)
-    if file:
-        meta["file"] = file
-    if isinstance(lineno, int) and not isinstance(lineno, bool) and lineno >= 0:
-        meta["line"] = lineno + 1
-    return meta
 
 
 # ---------------------------------------------------------------- pytest-json-report

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from junit2af.errors import InputError
-from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.jsonsafe import MAX_LINE_BYTES, SafeJSON, iter_lines
-from junit2af.parsers.pytest_json import (
+from junit2af.parsers import Format, Head
+from junit2af.parsers._pytest_common import (
     PHASES,
     as_seconds,
     as_str,
@@ -44,6 +43,8 @@ from junit2af.parsers.pytest_json import (
     text_artifact,
     to_ms,
 )
+from junit2af.parsers.base import ParseOptions
+from junit2af.parsers.jsonsafe import MAX_LINE_BYTES, SafeJSON, iter_lines
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     SourceRef,
@@ -53,6 +54,16 @@ from junit2af.records import (
     clip_code_points,
     fit_name,
 )
+
+FORMATS = (Format("reportlog", "pytest-reportlog", "reportlog", producers="pytest-reportlog"),)
+
+
+def sniff(head: Head) -> str | None:
+    """pytest-reportlog: JSON Lines whose first line has ``$report_type``."""
+    if head.is_json_object and b'"$report_type"' in head.first_line:
+        return "reportlog"
+    return None
+
 
 #: Tests started but not finished that are kept in memory; beyond this the oldest is
 #: emitted as incomplete (a real run has one per xdist worker).

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from junit2af.errors import InputError
+from junit2af.parsers import Format, Head
 from junit2af.parsers.base import ParseOptions
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
@@ -31,6 +32,33 @@ from junit2af.records import (
     clip_code_points,
     fit_name,
 )
+
+FORMATS = (
+    Format(
+        "tap",
+        "TAP 12/13/14",
+        "tap",
+        producers="node:test, node-tap, tape, mocha, bats, Perl Test::More (prove), "
+        "pytest-tap, Catch2",
+    ),
+)
+
+_SNIFF_LINE = re.compile(
+    rb"""^(?:(?i:tap\ version\ \d+)     # TAP 13/14 version line
+          |(?:not\ )?ok\b                # a test point
+          |\d+\.\.\d+                    # a plan
+          |\#\ Subtest                    # TAP 14 subtest header
+        )""",
+    re.VERBOSE,
+)
+
+
+def sniff(head: Head) -> str | None:
+    """TAP: a version line, plan, test point or subtest header in the first 50 lines."""
+    if head.text.startswith((b"<", b"{", b"[")):
+        return None
+    return "tap" if any(_SNIFF_LINE.match(line) for line in head.lines) else None
+
 
 MAX_LINE_BYTES = 10 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024

@@ -140,7 +140,7 @@ def _bom_conflict(head: bytes) -> str | None:
     boms = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
     for bom, name in boms.items():
         if head.startswith(bom):
-            text = head[len(bom):]
+            text = head[len(bom) :]
             if name == "utf-16":
                 try:
                     text = head[:512].decode("utf-16").encode("ascii", "replace")
