@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from junit2af.errors import AttachmentError
 from junit2af.records import (
     ARTIFACT_MAX_BYTES,
     ARTIFACTS_PER_RESULT,
@@ -53,7 +54,7 @@ class PlannedArtifact:
         }
 
     @contextmanager
-    def open(self, roots: AttachmentRoots | None = None) -> Iterator[BinaryIO]:
+    def open(self, policy: AttachmentPolicy | None = None) -> Iterator[BinaryIO]:
         """A stream of exactly ``size_bytes`` bytes of this artifact's content."""
         if self.data is not None:
             import io
@@ -61,7 +62,7 @@ class PlannedArtifact:
             yield io.BytesIO(self.data)
             return
         assert self.path is not None
-        handle = _open_checked(self.path, roots)
+        handle = _open_checked(self.path, policy)
         info = os.fstat(handle.fileno())
         if (info.st_dev, info.st_ino) != (self.device, self.inode):
             handle.close()
@@ -114,16 +115,84 @@ class _ExactReader:
         return self._size
 
 
-class AttachmentError(Exception):
-    """An attachment reference that is refused; the message names the marker only."""
+#: File names that hold credentials: never uploaded, whatever the roots.
+SECRET_NAMES = frozenset(
+    {
+        ".netrc",
+        "_netrc",
+        ".pypirc",
+        ".npmrc",
+        ".yarnrc",
+        ".yarnrc.yml",
+        ".git-credentials",
+        ".pgpass",
+        ".my.cnf",
+        "credentials",  # .aws/credentials, gcloud
+        "kubeconfig",
+    }
+)
+#: (parent folder, name) pairs that hold credentials.
+SECRET_PLACES = frozenset(
+    {(".docker", "config.json"), (".aws", "config"), (".kube", "config"), (".ssh", "config")}
+)
+#: Folders whose whole content is private.
+SECRET_FOLDERS = frozenset(
+    {".git", ".ssh", ".gnupg", ".aws", ".kube", ".docker", ".password-store"}
+)
+SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx")
+#: The journal's sidecar files (SQLite's and the lock).
+JOURNAL_SIDECARS = ("-journal", "-wal", "-shm", ".lock")
 
 
-class AttachmentRoots:
-    """The directories attachment references may point into (default: the cwd)."""
+def secret_reason(real_path: str) -> str | None:
+    """Why ``real_path`` must never be uploaded, or None: credentials by name or place."""
+    parts = real_path.replace("\\", "/").split("/")
+    name = parts[-1].lower()
+    folders = {part.lower() for part in parts[:-1]}
+    if folders & SECRET_FOLDERS:
+        return "a file under a private folder (.git, .ssh, ...) is never uploaded"
+    parent = parts[-2].lower() if len(parts) > 1 else ""
+    if (
+        name in SECRET_NAMES
+        or (parent, name) in SECRET_PLACES
+        or name.startswith((".env", "id_", "kubeconfig"))
+        or name.endswith(SECRET_SUFFIXES)
+        or name.startswith(".junit2af-journal")
+    ):
+        return "a credentials file is never uploaded"
+    return None
 
-    def __init__(self, roots: Sequence[str | os.PathLike[str]] | None = None) -> None:
+
+class AttachmentPolicy:
+    """Which files a report may make junit2af upload.
+
+    Only regular files inside the allowed ``roots`` (default: the working directory),
+    with a single hard link (a second link can pull in a file from outside the roots),
+    that are neither ``private`` (the API key file, the journals and their sidecars)
+    nor credentials by name or place (:func:`secret_reason`). Devices, FIFOs and sockets
+    are refused from their ``stat``, without being opened for reading.
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[str | os.PathLike[str]] | None = None,
+        private: Sequence[str | os.PathLike[str]] = (),
+    ) -> None:
         chosen = list(roots) if roots else [os.getcwd()]
         self.roots = [os.path.realpath(os.fspath(r)) for r in chosen]
+        self.private_paths: list[str] = []
+        self.private_files: set[tuple[int, int]] = set()
+        for path in private:
+            real = os.path.realpath(os.fspath(path))
+            names = [real] + [real + suffix for suffix in JOURNAL_SIDECARS]
+            self.private_paths.extend(names)
+            for name in names:
+                try:
+                    info = os.stat(name)
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    self.private_files.add((info.st_dev, info.st_ino))
 
     def contains(self, real_path: str) -> bool:
         # commonpath, not startswith: /ws-evil is not inside /ws.
@@ -135,11 +204,36 @@ class AttachmentRoots:
                 continue
         return False
 
+    def refusal(self, real_path: str, info: os.stat_result) -> str | None:
+        """Why the opened file ``real_path`` (``info`` from ``fstat``) is refused."""
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if not self.contains(real_path):
+            return "points outside the allowed attachment roots"
+        if real_path.startswith(("/proc/", "/sys/", "/dev/")):
+            return "a special file system"
+        if (info.st_dev, info.st_ino) in self.private_files or any(
+            real_path == p or _inside(real_path, p) for p in self.private_paths
+        ):
+            return "junit2af's own key file or journal is never uploaded"
+        reason = secret_reason(real_path)
+        if reason:
+            return reason
+        if info.st_nlink > 1:
+            return "a file with several hard links is not uploaded (one may lead outside the roots)"
+        if info.st_size == 0:
+            return "empty file (the API refuses 0-byte artifacts)"
+        if info.st_size > ARTIFACT_MAX_BYTES:
+            return f"larger than {ARTIFACT_MAX_BYTES} bytes"
+        return None
+
     def resolve(self, ref: AttachmentRef, report_dir: str | None) -> PlannedArtifact:
         """Check ``ref`` and measure it; raises :class:`AttachmentError` when refused."""
         raw = ref.path
         if raw.startswith("file://"):
             raw = raw[len("file://") :]
+        if "\x00" in raw:
+            raise AttachmentError("a NUL character in the path")
         candidates = [raw] if os.path.isabs(raw) else []
         if not candidates:
             if report_dir:
@@ -170,29 +264,41 @@ class AttachmentRoots:
                 device=info.st_dev,
                 inode=info.st_ino,
             )
-        raise AttachmentError(f"attachment {ref.marker} refused: {last_error}")
+        raise AttachmentError(last_error)
 
 
-def _open_checked(path: str, roots: AttachmentRoots | None) -> BinaryIO:
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([folder, path]) == folder
+    except ValueError:
+        return False
+
+
+def _open_checked(path: str, policy: AttachmentPolicy | None) -> BinaryIO:
     """Open ``path`` and check the opened descriptor, not just the name: a symlink swapped
-    in between the check and the open cannot lead outside the roots."""
+    in between the check and the open cannot lead outside the roots. A device, FIFO or
+    socket is refused from ``stat`` before any open (opening a FIFO for reading blocks
+    or steals a writer's data)."""
+    try:
+        before = os.stat(path)
+    except OSError as error:
+        raise AttachmentError(f"cannot open: {error.strerror}") from None
+    if not stat.S_ISREG(before.st_mode):
+        raise AttachmentError("not a regular file")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as error:
         raise AttachmentError(f"cannot open: {error.strerror}") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise AttachmentError("not a regular file")
         real = _fd_path(fd) or os.path.realpath(path)
-        if roots is not None and not roots.contains(real):
-            raise AttachmentError("points outside the allowed attachment roots")
-        if real.startswith(("/proc/", "/sys/", "/dev/")):
-            raise AttachmentError("a special file system")
-        if info.st_size == 0:
-            raise AttachmentError("empty file (the API refuses 0-byte artifacts)")
-        if info.st_size > ARTIFACT_MAX_BYTES:
-            raise AttachmentError(f"larger than {ARTIFACT_MAX_BYTES} bytes")
+        reason = (
+            policy.refusal(real, info)
+            if policy is not None
+            else (None if stat.S_ISREG(info.st_mode) else "not a regular file")
+        )
+        if reason:
+            raise AttachmentError(reason)
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -239,11 +345,13 @@ class ArtifactPlan:
     left_out: int = 0
 
 
-def plan_artifacts(record: TestRecord, roots: AttachmentRoots | None) -> ArtifactPlan:
+def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> ArtifactPlan:
     """The artifacts to attach to ``record``, most useful first, at most 50.
 
-    Failure text first, then captured output, then attachment files. ``roots=None``
-    means attachments are not resolved at all (they are reported as left out).
+    Failure text first, then captured output, then attachment files. With
+    ``policy=None`` attachments are not resolved at all (each is left out, with a warning).
+    Every attachment left out (refused, or past the 50 the API takes) is one warning and
+    counts in ``left_out``.
     """
     warnings: list[str] = []
     planned: list[PlannedArtifact] = []
@@ -258,16 +366,15 @@ def plan_artifacts(record: TestRecord, roots: AttachmentRoots | None) -> Artifac
     report_dir = os.path.dirname(os.path.abspath(record.source.path))
     if record.source.member is not None or record.source.path == "-":
         report_dir = None
+    refused = 0
     for ref in record.attachments:
-        if roots is None:
-            continue
         try:
-            planned.append(roots.resolve(ref, report_dir))
+            if policy is None:
+                raise AttachmentError("attachments are not read here")
+            planned.append(policy.resolve(ref, report_dir))
         except AttachmentError as error:
-            message = str(error)
-            if not message.startswith("attachment "):
-                message = f"attachment {ref.marker} refused: {message}"
-            warnings.append(f"{record.test_name}: {message}")
+            refused += 1
+            warnings.append(f"{record.test_name}: attachment {ref.marker} left out: {error}")
     planned = _unique_labels(planned)
     left_out = max(0, len(planned) - ARTIFACTS_PER_RESULT)
     if left_out:
@@ -277,7 +384,7 @@ def plan_artifacts(record: TestRecord, roots: AttachmentRoots | None) -> Artifac
             f"{ARTIFACTS_PER_RESULT} per result): {dropped}{'...' if left_out > 5 else ''}"
         )
         planned = planned[:ARTIFACTS_PER_RESULT]
-    return ArtifactPlan(planned, warnings, left_out)
+    return ArtifactPlan(planned, warnings, left_out + refused)
 
 
 def _unique_labels(planned: list[PlannedArtifact]) -> list[PlannedArtifact]:

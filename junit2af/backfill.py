@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from junit2af.artifacts import AttachmentRoots
-from junit2af.errors import ConfigError, InputError, Junit2AFError
-from junit2af.inputs import ReportInput, expand_inputs
-from junit2af.parsers.base import ParseOptions
+from junit2af.errors import ConfigError, ExitStatus, InputError, Junit2AFError, exit_status_for
+from junit2af.inputs import OnSkip, ReportInput, expand_inputs
 from junit2af.records import format_time
-from junit2af.settings import UploadSettings
-from junit2af.uploader import Progress, UploadPlan, UploadReport, plan_upload, upload
+from junit2af.reports import ReportScan, ReportSet
+from junit2af.settings import ReadSettings
+from junit2af.uploader import Uploader, UploadReport
 
 GROUP_BY = ("file", "dir")
 LABEL_MAX = 255
@@ -32,25 +31,25 @@ LABEL_MAX = 255
 
 @dataclass
 class BackfillGroup:
-    """Reports that become one run, and what their first reading found."""
+    """Reports that become one run, read once (their scan) and spooled for the upload."""
 
     name: str  # short, for the label
     source: str  # the file, archive member or directory, in full
-    reports: list[ReportInput]
-    plan: UploadPlan
+    reports: ReportSet
+    scan: ReportScan
 
     @property
     def start(self) -> datetime | None:
         """When the reports say the build ran (their first test; else the file's time)."""
-        when = self.plan.first_start or self.plan.last_finish
+        when = self.scan.first_start or self.scan.last_finish
         if when is None:
-            times = [r.mtime for r in self.reports if r.mtime is not None]
+            times = [r.mtime for r in self.reports.inputs if r.mtime is not None]
             when = min(times) if times else None
         return when.astimezone(UTC) if when else None
 
     @property
     def end(self) -> datetime | None:
-        when = self.plan.last_finish or self.plan.first_start
+        when = self.scan.last_finish or self.scan.first_start
         return when.astimezone(UTC) if when else self.start
 
     def label(self, prefix: str | None = None) -> str:
@@ -81,6 +80,14 @@ class BackfillOutcome:
     report: UploadReport | None = None
     error: str | None = None
 
+    @property
+    def scan(self) -> ReportScan:
+        return self.group.scan
+
+    @property
+    def start(self) -> datetime | None:
+        return self.group.start
+
     def as_dict(self) -> dict[str, Any]:
         report = self.report
         return {
@@ -90,8 +97,9 @@ class BackfillOutcome:
             "original_end": format_time(self.group.end),
             "state": self.state,
             "run_id": report.run_id if report else None,
-            "counts": dict(self.group.plan.counts),
-            "results_total": self.group.plan.records,
+            "run_url": report.run_url if report else None,
+            "counts": dict(self.group.scan.counts),
+            "results_total": self.group.scan.records,
             "results_uploaded": report.results_uploaded if report else 0,
             "error": self.error,
         }
@@ -104,6 +112,27 @@ class BackfillResult:
     outcomes: list[BackfillOutcome] = field(default_factory=list)
     stopped: Junit2AFError | None = None
     skipped: list[InputError] = field(default_factory=list)
+
+    def exit_status(self, *, fail_on_test_failures: bool) -> ExitStatus:
+        """The error that stopped it; else 3 when a report was skipped; else 1 for failed
+        tests with ``fail_on_test_failures``; else 0."""
+        if self.stopped is not None:
+            return exit_status_for(self.stopped)
+        if self.skipped:
+            return ExitStatus.BAD_INPUT
+        failed = any(o.scan.counts.get("Failed") for o in self.outcomes)
+        return ExitStatus.TEST_FAILURES if failed and fail_on_test_failures else ExitStatus.OK
+
+    def as_dict(self) -> dict[str, Any]:
+        states: dict[str, int] = {}
+        for outcome in self.outcomes:
+            states[outcome.state] = states.get(outcome.state, 0) + 1
+        return {
+            "runs": [o.as_dict() for o in self.outcomes],
+            "states": states,
+            "skipped": [str(error) for error in self.skipped],
+            "error": str(self.stopped) if self.stopped else None,
+        }
 
 
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
@@ -143,25 +172,29 @@ def _group_key(report: ReportInput, group_by: str) -> tuple[str, str]:
 
 def collect_groups(
     paths: Iterable[str],
-    options: ParseOptions,
+    read: ReadSettings,
     *,
     group_by: str = "file",
-    fmt: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     on_error: Callable[[InputError], None] | None = None,
+    on_skip: OnSkip | None = None,
+    private_paths: Sequence[str | os.PathLike[str]] = (),
+    warn: Callable[[str], None] = lambda message: None,
 ) -> list[BackfillGroup]:
     """The groups to upload, oldest first, within ``since``..``until`` (both included).
 
-    Every report is read through once here (to date and count it); a group with a bad
-    report is passed to ``on_error`` and left out, or raises without ``on_error``.
+    Every report is read once here (to check, date and count it, and spool what the
+    upload will send); a group with a bad report is passed to ``on_error`` and left out,
+    or raises without ``on_error``. Close the groups' report sets when done
+    (:func:`backfill` closes each after its upload).
     """
     if group_by not in GROUP_BY:
         raise ConfigError(f"--group-by must be one of {', '.join(GROUP_BY)}, not {group_by!r}")
     grouped: dict[str, tuple[str, list[ReportInput]]] = {}
     for path in paths:
         try:
-            found = list(expand_inputs([path]))
+            found = list(expand_inputs([path], on_skip=on_skip))
         except InputError as error:
             if on_error is None:
                 raise
@@ -171,19 +204,22 @@ def collect_groups(
             source, name = _group_key(report, group_by)
             grouped.setdefault(source, (name, []))[1].append(report)
     groups = []
-    for source, (name, reports) in grouped.items():
+    for source, (name, inputs) in grouped.items():
+        reports = ReportSet(read=read, inputs=inputs, private_paths=private_paths, warn=warn)
         try:
-            plan = plan_upload(reports, options, fmt=fmt)
+            scan = reports.scan()
         except InputError as error:
+            reports.close()
             if on_error is None:
                 raise
             on_error(error)
             continue
-        group = BackfillGroup(name=name, source=source, reports=reports, plan=plan)
+        group = BackfillGroup(name=name, source=source, reports=reports, scan=scan)
         start = group.start
-        if since is not None and (start is None or start < since):
-            continue
-        if until is not None and (start is None or start > until):
+        if (since is not None and (start is None or start < since)) or (
+            until is not None and (start is None or start > until)
+        ):
+            reports.close()
             continue
         groups.append(group)
     far_future = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
@@ -193,17 +229,13 @@ def collect_groups(
 
 def backfill(
     groups: list[BackfillGroup],
-    settings: UploadSettings,
+    uploader: Uploader,
     *,
-    options: ParseOptions | None = None,
-    roots: AttachmentRoots | None = None,
-    fmt: str | None = None,
     label_prefix: str | None = None,
-    progress: Progress | None = None,
     on_group: Callable[[int, BackfillGroup, str], None] | None = None,
     on_outcome: Callable[[BackfillOutcome], None] | None = None,
 ) -> BackfillResult:
-    """Upload ``groups`` in order, one run each, through the journal of ``settings``.
+    """Upload ``groups`` in order, one run each, through one :class:`Uploader`.
 
     ``on_group(index, group, label)`` is called before each upload and ``on_outcome``
     after it. The first upload that fails stops the backfill (its error is
@@ -211,36 +243,78 @@ def backfill(
     them first would break the oldest-first order. Running it again resumes.
     """
     result = BackfillResult()
-    for index, group in enumerate(groups):
-        label = group.label(label_prefix)
-        if on_group is not None:
-            on_group(index, group, label)
-        try:
-            report = upload(
-                group.reports,
-                replace(settings, label=label),
-                options=options,
-                roots=roots,
-                fmt=fmt,
-                progress=progress,
-                run_metadata_extra=group.metadata(),
-            )
-        except Junit2AFError as error:
-            partial = getattr(error, "report", None)
-            outcome = BackfillOutcome(group, label, "failed", partial, str(error))
+    try:
+        for index, group in enumerate(groups):
+            label = group.label(label_prefix)
+            if on_group is not None:
+                on_group(index, group, label)
+            try:
+                report = uploader.upload(group.reports, label=label, metadata=group.metadata())
+            except Junit2AFError as error:
+                partial = getattr(error, "report", None)
+                outcome = BackfillOutcome(group, label, "failed", partial, str(error))
+                result.outcomes.append(outcome)
+                result.stopped = error
+                if on_outcome is not None:
+                    on_outcome(outcome)
+                break
+            finally:
+                group.reports.close()
+            if report.dry_run:
+                state = "dry-run"
+            elif report.already_complete:
+                state = "already"
+            else:
+                state = "resumed" if report.resumed else "uploaded"
+            outcome = BackfillOutcome(group, label, state, report)
             result.outcomes.append(outcome)
-            result.stopped = error
             if on_outcome is not None:
                 on_outcome(outcome)
-            break
-        if report.dry_run:
-            state = "dry-run"
-        elif report.already_complete:
-            state = "already"
-        else:
-            state = "resumed" if report.resumed else "uploaded"
-        outcome = BackfillOutcome(group, label, state, report)
-        result.outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
+    finally:
+        for group in groups:
+            group.reports.close()
+    return result
+
+
+def backfill_paths(
+    paths: Iterable[str],
+    uploader: Uploader,
+    read: ReadSettings,
+    *,
+    group_by: str = "file",
+    since: str | None = None,
+    until: str | None = None,
+    label_prefix: str | None = None,
+    on_error: Callable[[InputError], None] = lambda error: None,
+    on_skip: OnSkip | None = None,
+    on_group: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] = lambda message: None,
+) -> BackfillResult:
+    """``junit2af backfill``: collect the groups of ``paths`` and upload them oldest
+    first through ``uploader``. Bad reports are passed to ``on_error`` and skipped (the
+    result's ``skipped``); ``on_group`` gets a line before each upload."""
+    skipped: list[InputError] = []
+
+    def bad(error: InputError) -> None:
+        skipped.append(error)
+        on_error(error)
+
+    groups = collect_groups(
+        paths,
+        read,
+        group_by=group_by,
+        since=parse_when(since) if since else None,
+        until=parse_when(until, end_of_day=True) if until else None,
+        on_error=bad,
+        on_skip=on_skip,
+        private_paths=uploader.settings.private_paths(),
+        warn=warn,
+    )
+
+    def announce(index: int, group: BackfillGroup, label: str) -> None:
+        if on_group is not None:
+            on_group(f"[{index + 1}/{len(groups)}] {label}: {group.scan.records} results")
+
+    result = backfill(groups, uploader, label_prefix=label_prefix, on_group=announce)
+    result.skipped = skipped
     return result

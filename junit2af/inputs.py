@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import glob
 import gzip
-import hashlib
 import io
 import os
 import stat
 import sys
 import tarfile
-import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, BinaryIO
 
 from junit2af.errors import InputError
-from junit2af.parsers import SNIFF_BYTES, detect
+from junit2af.parsers import SNIFF_BYTES, Detection, detect
 
 #: Caps on what an archive or a gzip stream may expand to.
 MAX_MEMBER_BYTES = 2 * 1024**3
@@ -37,13 +35,26 @@ MAX_ARCHIVE_MEMBERS = 100_000
 
 @dataclass(frozen=True)
 class ReportInput:
-    """One report to parse: a file, an archive member, or stdin (spooled)."""
+    """One report to parse: a file, an archive member, or stdin."""
 
     display: str  # what messages call it
     path: str  # the file on disk (the archive, for members)
     member: str | None = None
     mtime: datetime | None = None
     _opener: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
+    #: bytes to read (a member's uncompressed size); None when unknown (stdin)
+    size: int | None = None
+    _peek: Callable[[int], bytes] | None = field(default=None, compare=False, repr=False)
+
+    def peek(self, count: int) -> bytes:
+        """The first ``count`` bytes, without consuming the report (stdin keeps them)."""
+        if self._peek is not None:
+            return self._peek(count)
+        try:
+            with self.open() as stream:
+                return stream.read(count)
+        except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
+            raise InputError(self.display, f"cannot read: {error}") from None
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
@@ -54,13 +65,6 @@ class ReportInput:
             yield stream  # type: ignore[misc]
         finally:
             stream.close()
-
-    def sha256(self) -> str:
-        digest = hashlib.sha256()
-        with self.open() as stream:
-            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
 
 
 class _CappedReader(io.RawIOBase):
@@ -117,24 +121,74 @@ def _regular_file_input(path: str) -> ReportInput:
             path=path,
             mtime=mtime,
             _opener=lambda: _capped(gzip.open(path, "rb"), path, info.st_size),
+            size=info.st_size * 4,  # a guess: gzip'd reports shrink about that much
         )
-    return ReportInput(display=path, path=path, mtime=mtime, _opener=lambda: open(path, "rb"))
+    return ReportInput(
+        display=path, path=path, mtime=mtime, _opener=lambda: open(path, "rb"), size=info.st_size
+    )
+
+
+class _Unclosable(io.RawIOBase):
+    """stdin as a report stream: read once, never closed (the process owns it)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _stdin_input() -> ReportInput:
-    # Spool stdin to disk: an upload reads every report twice (validate, then send).
-    spool = tempfile.NamedTemporaryFile(prefix="junit2af-stdin-")  # noqa: SIM115 - kept
+    # Read once, by the one pass over the reports (junit2af.reports.ReportSet.scan): no
+    # copy of it is kept, and the size cap of every report applies as it is read. Its
+    # first bytes are kept when peeked, so that a stream of garbage is refused from them
+    # before anything else happens.
     source = sys.stdin.buffer
-    for chunk in iter(lambda: source.read(1024 * 1024), b""):
-        spool.write(chunk)
-    spool.flush()
+    head = bytearray()
+    opened: list[bool] = []
+
+    def peek(count: int) -> bytes:
+        while len(head) < count:
+            chunk = source.read(count - len(head))
+            if not chunk:
+                break
+            head.extend(chunk)
+        return bytes(head[:count])
 
     def opener() -> IO[bytes]:
-        # Each open gets its own position over the one spooled copy (``spool`` stays
-        # referenced here, so the file lives as long as the input).
-        return open(spool.name, "rb")
+        if opened:
+            raise InputError("<stdin>", "stdin can be read only once")
+        opened.append(True)
+        raw = _Replay(bytes(head), _Unclosable(source))
+        return io.BufferedReader(raw, 256 * 1024)
 
-    return ReportInput(display="<stdin>", path="-", mtime=datetime.now(UTC), _opener=opener)
+    return ReportInput(
+        display="<stdin>", path="-", mtime=datetime.now(UTC), _opener=opener, _peek=peek
+    )
+
+
+class _Replay(io.RawIOBase):
+    """Bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: io.RawIOBase) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        return self._rest.readinto(buffer)
 
 
 def _zip_inputs(path: str) -> Iterator[ReportInput]:
@@ -160,7 +214,14 @@ def _zip_inputs(path: str) -> Iterator[ReportInput]:
             inner = archive.open(name)
             return _capped(_ClosingBoth(inner, archive), d, size)
 
-        yield ReportInput(display=display, path=path, member=name, mtime=mtime, _opener=opener)
+        yield ReportInput(
+            display=display,
+            path=path,
+            member=name,
+            mtime=mtime,
+            _opener=opener,
+            size=info.file_size,
+        )
 
 
 class _ClosingBoth(io.RawIOBase):
@@ -210,7 +271,12 @@ def _tar_inputs(path: str) -> Iterator[ReportInput]:
             return _capped(_ClosingBoth(extracted, archive), d, None)
 
         yield ReportInput(
-            display=display, path=path, member=member.name, mtime=mtime, _opener=opener
+            display=display,
+            path=path,
+            member=member.name,
+            mtime=mtime,
+            _opener=opener,
+            size=member.size,
         )
 
 
@@ -235,12 +301,23 @@ def _file_inputs(path: str) -> Iterator[ReportInput]:
         yield _regular_file_input(path)
 
 
-def expand_inputs(patterns: list[str], *, recognise: bool = True) -> Iterator[ReportInput]:
+#: Called for each file a folder, glob or archive held that is not read: (name, why).
+OnSkip = Callable[[str, str], None]
+
+
+def expand_inputs(
+    patterns: Sequence[str],
+    *,
+    recognise: bool = True,
+    on_skip: OnSkip | None = None,
+) -> Iterator[ReportInput]:
     """The reports named by ``patterns``: files, directories (recursively), globs, ``-``.
 
     A file named explicitly is always returned (and refused later if it is no report); a
-    file found by walking a directory or archive is returned only when its content looks
-    like a report, so a directory of CI artifacts can be given as is.
+    file found by walking a directory, a glob or an archive is returned only when its
+    content looks like a report junit2af reads, so a directory of CI artifacts can be
+    given as is. Each file left out that way is passed to ``on_skip`` with what it looks
+    like, so that an NUnit file beside JUnit ones does not vanish without a word.
     """
     seen: set[tuple[str, str | None]] = set()
     for pattern in patterns:
@@ -255,14 +332,19 @@ def expand_inputs(patterns: list[str], *, recognise: bool = True) -> Iterator[Re
         else:
             candidates = [(pattern, False)]
         for candidate, from_glob in candidates:
-            for found in _expand_one(candidate, explicit=not from_glob, recognise=recognise):
+            found_here = _expand_one(
+                candidate, explicit=not from_glob, recognise=recognise, on_skip=on_skip
+            )
+            for found in found_here:
                 key = (os.path.realpath(found.path), found.member)
                 if key not in seen:
                     seen.add(key)
                     yield found
 
 
-def _expand_one(path: str, *, explicit: bool, recognise: bool) -> Iterator[ReportInput]:
+def _expand_one(
+    path: str, *, explicit: bool, recognise: bool, on_skip: OnSkip | None
+) -> Iterator[ReportInput]:
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -276,20 +358,22 @@ def _expand_one(path: str, *, explicit: bool, recognise: bool) -> Iterator[Repor
                 full = os.path.join(root, name)
                 if not os.path.isfile(full):
                     continue
-                yield from _recognised(_file_inputs(full), recognise)
+                yield from _recognised(_file_inputs(full), recognise, on_skip)
         return
     if not stat.S_ISREG(info.st_mode):
         raise InputError(path, "not a regular file")
     inputs = _file_inputs(path)
     if _archive_kind(path) is not None:
-        yield from _recognised(inputs, recognise)
+        yield from _recognised(inputs, recognise, on_skip)
     elif explicit:
         yield from inputs
     else:
-        yield from _recognised(inputs, recognise)
+        yield from _recognised(inputs, recognise, on_skip)
 
 
-def _recognised(inputs: Iterator[ReportInput], recognise: bool) -> Iterator[ReportInput]:
+def _recognised(
+    inputs: Iterator[ReportInput], recognise: bool, on_skip: OnSkip | None
+) -> Iterator[ReportInput]:
     for report in inputs:
         if not recognise:
             yield report
@@ -297,7 +381,22 @@ def _recognised(inputs: Iterator[ReportInput], recognise: bool) -> Iterator[Repo
         try:
             with report.open() as stream:
                 head = stream.read(SNIFF_BYTES)
-        except (OSError, EOFError, InputError, zipfile.BadZipFile, tarfile.TarError):
+        except (OSError, EOFError, InputError, zipfile.BadZipFile, tarfile.TarError) as error:
+            if on_skip is not None:
+                on_skip(report.display, f"cannot read it ({error})")
             continue
-        if detect(head).format is not None:
+        detection = detect(head)
+        if detection.format is not None:
             yield report
+        elif on_skip is not None:
+            on_skip(report.display, _what_it_looks_like(detection, head))
+
+
+def _what_it_looks_like(detection: Detection, head: bytes) -> str:
+    if detection.looks_like is not None:
+        return detection.looks_like.message()
+    if detection.xml_root is not None:
+        return f"XML whose root element is <{detection.xml_root.local}>, not a test report"
+    if not head.strip():
+        return "an empty file"
+    return "not a test report junit2af reads"

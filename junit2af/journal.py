@@ -1,61 +1,137 @@
 """The upload journal: what was asked of the server, and what it answered.
 
 The API's creates are not idempotent and nothing lists what was created (af-api.md
-reading note 9), so exactly-once needs memory. Before every create the journal records
-the intent (durably: the commit is fsync'd); after it, the server's id. A later run of
-the same upload reads this back: an id means "done, reuse it"; an intent without an id
-means the create may or may not have happened -- it is *in doubt*.
+reading note 9), so exactly-once needs memory. Before a create is sent the journal holds
+its *intent*, durably; after it, the server's id. A later run of the same upload reads
+this back: an id means "done, reuse it"; an intent without an id means the last send may
+or may not have happened: the create is *in doubt*, and every send of it whose outcome
+is unknown is counted as a possible duplicate.
 
-One SQLite file (WAL, ``synchronous=FULL``, mode 0600) can hold many uploads, each keyed
-by its identity (API URL, project, label, and the sha256 of every input). A lock file
-beside it keeps a second process from working on the same journal at the same time.
+Durability without stalling the upload: writes go through one writer thread that commits
+whatever is queued in one transaction (group commit, one fsync for many). Intents are
+written in batches ahead of the sends (the feeder writes a batch, waits for its commit,
+then hands the records out), so no send waits for the disk on its own; ids and later
+states are committed in the background (losing one to a crash only makes its create in
+doubt: an over-count, never a loss).
+
+No sidecar files between transactions (``journal_mode=DELETE``): a CI cache that keeps
+only the ``.sqlite3`` file keeps everything committed. A journal left by a process that
+did not close it is checked (``quick_check``) before use; a damaged one is refused in
+one line. A lock file (``filelock``: portable) keeps a second process out.
 It never stores the API key or presigned URLs.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from junit2af.errors import JournalLockedError
+from filelock import FileLock, Timeout
+
+from junit2af.errors import ChangedInputsError, JournalError, JournalLockedError
+
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads (
-    identity    TEXT NOT NULL,
+    id          INTEGER PRIMARY KEY,
+    identity    TEXT NOT NULL,      -- sha256 of api, project, label and input digests
+    scope       TEXT NOT NULL,      -- sha256 of api, project and label only
     generation  INTEGER NOT NULL,
     run_id      TEXT,
-    state       TEXT NOT NULL,          -- 'open' or 'complete'
-    description TEXT NOT NULL,          -- JSON: url, project, label, inputs (no key)
+    state       TEXT NOT NULL,      -- 'open' or 'complete'
+    description TEXT NOT NULL,      -- JSON: url, project, label, inputs (never the key)
     created_at  REAL NOT NULL,
-    PRIMARY KEY (identity, generation)
+    completed_at REAL
 );
+CREATE INDEX IF NOT EXISTS uploads_by_identity ON uploads (identity, generation);
+CREATE INDEX IF NOT EXISTS uploads_by_scope ON uploads (scope, state);
 CREATE TABLE IF NOT EXISTS ops (
-    upload      TEXT NOT NULL,          -- identity/generation
-    op_key      TEXT NOT NULL,          -- e.g. 'result:<test name>'
-    state       TEXT NOT NULL,          -- intent | done | uploaded | confirmed
-    server_id   TEXT,
-    sends       INTEGER NOT NULL DEFAULT 0,
-    in_doubt    INTEGER NOT NULL DEFAULT 0,  -- resends after an unknown outcome, ever
-    attempt     INTEGER NOT NULL DEFAULT 0,  -- bumped when an object is deleted and redone
-    PRIMARY KEY (upload, op_key)
-);
+    upload    INTEGER NOT NULL,
+    key       BLOB NOT NULL,        -- 16-byte digest of the operation (op_key)
+    kind      INTEGER NOT NULL,     -- 1 run, 2 result, 3 artifact
+    state     INTEGER NOT NULL,     -- OpState
+    server_id TEXT,
+    attempt   INTEGER NOT NULL DEFAULT 0,  -- bumped when an object is deleted and redone
+    sends     INTEGER NOT NULL DEFAULT 0,  -- sends of this attempt
+    doubt     INTEGER NOT NULL DEFAULT 0,  -- sends ever whose outcome may have created one
+    PRIMARY KEY (upload, key)
+) WITHOUT ROWID;
 """
 
 
-@dataclass(frozen=True)
-class OpState:
-    state: str
+class Kind(IntEnum):
+    RUN = 1
+    RESULT = 2
+    ARTIFACT = 3
+
+
+class State(IntEnum):
+    """An operation's progress. A result is DONE once its update went through; an
+    artifact once confirmed (or LEFT_OUT when the server can no longer take it)."""
+
+    INTENT = 0
+    CREATED = 1
+    UPLOADED = 2
+    DONE = 3
+    LEFT_OUT = 4
+
+
+def op_key(*parts: str) -> bytes:
+    """The journal key of an operation: ``op_key("result", name)``,
+    ``op_key("artifact", name, label)``, ``op_key("run")``."""
+    material = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(material, digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation as the journal knows it."""
+
+    kind: Kind
+    state: State
     server_id: str | None
-    sends: int
     attempt: int
+    sends: int
+    doubt: int
+
+
+@dataclass(frozen=True)
+class UploadEntry:
+    """The upload the journal is working on."""
+
+    id: int
+    run_id: str | None
+    complete: bool
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Cumulative over every invocation of one upload."""
+
+    results_done: int
+    artifacts_done: int
+    artifacts_left_out: int
+    creates_in_doubt: int
+    possible_duplicates: int
+
+
+def upload_scope(api_url: str, project_id: str, label: str) -> str:
+    material = json.dumps([api_url.rstrip("/"), project_id, label], separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def upload_identity(api_url: str, project_id: str, label: str, input_digests: list[str]) -> str:
@@ -63,59 +139,131 @@ def upload_identity(api_url: str, project_id: str, label: str, input_digests: li
     material = json.dumps(
         [api_url.rstrip("/"), project_id, label, sorted(input_digests)], separators=(",", ":")
     )
-    return hashlib.sha256(material.encode()).hexdigest()
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def idempotency_key(identity: str, generation: int, key: bytes, attempt: int) -> str:
+    """Stable across retries and resumes of the same operation (and attempt)."""
+    material = f"{identity}/{generation}\x00".encode() + key + f"\x00{attempt}".encode()
+    return f"j2a-{hashlib.sha256(material).hexdigest()[:40]}"
+
+
+class _Write:
+    __slots__ = ("sql", "rows", "done", "error")
+
+    def __init__(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.sql = sql
+        self.rows = rows
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class Journal:
-    """Thread-safe access to one upload's entries in a journal file."""
+    """One journal file, used by one process at a time (thread-safe within it)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._lock_handle = self._take_lock()
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        if not created:
-            os.chmod(self.path, 0o600)
-        self._db = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # every commit reaches the disk
-        self._db.executescript(_SCHEMA)
-        # A second connection for the states that are harmless to redo: its commits do
-        # not wait for the disk (WAL keeps them ordered with the durable ones).
-        self._fast = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30
-        )
-        self._fast.execute("PRAGMA synchronous=NORMAL")
-        for suffix in ("-wal", "-shm"):
-            side = Path(f"{self.path}{suffix}")
-            if side.exists():
-                os.chmod(side, 0o600)
-        self._mutex = threading.Lock()
-        self.upload: str | None = None
-
-    def _take_lock(self) -> Any:
-        lock_path = Path(f"{self.path}.lock")
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the journal's lifetime
-        os.chmod(lock_path, 0o600)
+        self._lock = self._take_lock()
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+            self._db = self._connect()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._writer_error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name="junit2af-journal")
+        self._writer.daemon = True
+        self._writer.start()
+        self._entry: UploadEntry | None = None
+        self._identity = ""
+        self._generation = 0
+
+    # -- opening ------------------------------------------------------------------
+
+    def _take_lock(self) -> FileLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as error:
+            raise JournalError(
+                f"cannot create the journal's folder {self.path.parent}: "
+                f"{error.strerror}; use --journal to put it elsewhere"
+            ) from None
+        lock = FileLock(f"{self.path}.lock", mode=0o600)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
             raise JournalLockedError(
                 f"another junit2af process is uploading with the journal {self.path}; "
                 "wait for it to finish (or use --journal to pick another file)"
             ) from None
-        return handle
+        except OSError as error:
+            raise JournalError(
+                f"cannot lock the journal {self.path}: {error.strerror}; "
+                "use --journal to put it in a writable folder"
+            ) from None
+        return lock
+
+    def _connect(self) -> sqlite3.Connection:
+        existed = self.path.exists()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            if existed:
+                os.chmod(self.path, 0o600)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except OSError as error:
+            raise JournalError(
+                f"cannot write the journal {self.path}: {error.strerror}; "
+                "use --journal to put it in a writable folder"
+            ) from None
+        try:
+            db.execute("PRAGMA journal_mode=DELETE")  # no sidecar between transactions
+            db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            if tables and version != SCHEMA_VERSION:
+                raise JournalError(
+                    f"the journal {self.path} was written by another version of junit2af; "
+                    "finish that upload with it, or use --journal to start a new file"
+                )
+            clean = None
+            if "meta" in tables:
+                row = db.execute("SELECT value FROM meta WHERE key='clean'").fetchone()
+                clean = row[0] if row else None
+            if clean == "0":
+                # Left by a process that did not close it (killed, or copied while in
+                # use): check it before trusting it.
+                result = db.execute("PRAGMA quick_check").fetchone()[0]
+                if result != "ok":
+                    raise sqlite3.DatabaseError(result)
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('clean', '0')")
+        except sqlite3.DatabaseError as error:
+            db.close()
+            raise self._damaged(error) from None
+        return db
+
+    def _damaged(self, error: BaseException) -> JournalError:
+        if isinstance(error, sqlite3.OperationalError) and "readonly" in str(error):
+            return JournalError(
+                f"the journal {self.path} is read-only; use --journal to put it elsewhere"
+            )
+        return JournalError(
+            f"the journal {self.path} is damaged ({error}); move it away to start over "
+            "(what it recorded as uploaded would then be uploaded again)"
+        )
 
     def close(self) -> None:
-        with self._mutex:
-            self._fast.close()
+        """Write what is queued, mark the file cleanly closed, release the lock."""
+        try:
+            self._queue.put(None)
+            self._writer.join()
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('clean', '1')")
             self._db.close()
-        fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
-        self._lock_handle.close()
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> Journal:
         return self
@@ -123,118 +271,280 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the writer -------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            error: BaseException | None = None
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for write in batch:
+                    if write.rows:
+                        self._db.executemany(write.sql, write.rows)
+                self._db.execute("COMMIT")
+            except BaseException as failure:  # noqa: BLE001 - handed to the waiters
+                error = (
+                    self._damaged(failure)
+                    if isinstance(failure, sqlite3.DatabaseError)
+                    else failure
+                )
+                self._writer_error = error
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            for write in batch:
+                write.error = error
+                write.done.set()
+            if stop:
+                return
+
+    def _write(self, sql: str, rows: Sequence[tuple[Any, ...]], *, wait: bool) -> _Write:
+        if self._writer_error is not None:
+            raise self._writer_error
+        write = _Write(sql, rows)
+        self._queue.put(write)
+        if wait:
+            self.wait(write)
+        return write
+
+    def wait(self, write: _Write) -> None:
+        """Block until ``write`` (returned by a background write) is on the disk."""
+        write.done.wait()
+        if write.error is not None:
+            raise write.error
+
+    def flush(self) -> None:
+        """Wait until everything written so far is on the disk."""
+        self._write("", [], wait=True)
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        # Reads share the connection with the writer thread: sqlite3 serialises them.
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise self._damaged(error) from None
+
     # -- the upload ---------------------------------------------------------------
 
     def open_upload(
-        self, identity: str, description: dict[str, Any], *, new_run: bool
-    ) -> tuple[str | None, str]:
-        """Select the upload to work on: (its run id if known, its state).
+        self,
+        identity: str,
+        scope: str,
+        description: dict[str, Any],
+        *,
+        new_run: bool = False,
+        resume_changed: bool = False,
+    ) -> UploadEntry:
+        """Select the upload to work on (resume its latest generation, or start one).
 
-        The latest generation of ``identity`` is resumed; ``new_run`` starts a new one.
+        When an unfinished upload of the same scope (API, project, label) had other
+        inputs, raise :class:`ChangedInputsError` unless ``new_run`` (start a new run
+        and leave that one) or ``resume_changed`` (adopt it: upload into its run only
+        what it lacks).
         """
-        with self._mutex:
-            row = self._db.execute(
-                "SELECT generation, run_id, state FROM uploads WHERE identity=? "
-                "ORDER BY generation DESC LIMIT 1",
-                (identity,),
-            ).fetchone()
-            if row is not None and not new_run:
-                self.upload = f"{identity}/{row[0]}"
-                return row[1], row[2]
-            generation = 0 if row is None else row[0] + 1
-            self._db.execute(
-                "INSERT INTO uploads VALUES (?, ?, NULL, 'open', ?, ?)",
-                (identity, generation, json.dumps(description), time.time()),
+        self.flush()
+        row = self._read(
+            "SELECT id, generation, run_id, state FROM uploads WHERE identity=? "
+            "ORDER BY generation DESC LIMIT 1",
+            (identity,),
+        )
+        if row and not new_run:
+            upload_id, generation, run_id, state = row[0]
+            return self._select(identity, generation, upload_id, run_id, state, resumed=True)
+        if not row and not new_run:
+            other = self._read(
+                "SELECT id, generation, run_id, description FROM uploads WHERE scope=? "
+                "AND state='open' AND identity<>? ORDER BY created_at DESC LIMIT 1",
+                (scope, identity),
             )
-            self.upload = f"{identity}/{generation}"
-            return None, "open"
+            if other:
+                upload_id, generation, run_id, old_description = other[0]
+                if resume_changed:
+                    self._write(
+                        "UPDATE uploads SET identity=?, description=? WHERE id=?",
+                        [(identity, json.dumps(description), upload_id)],
+                        wait=True,
+                    )
+                    return self._select(identity, generation, upload_id, run_id, "open", True)
+                stored = self._read(
+                    "SELECT COUNT(*) FROM ops WHERE upload=? AND kind=? AND server_id IS NOT NULL",
+                    (upload_id, int(Kind.RESULT)),
+                )[0][0]
+                raise ChangedInputsError(
+                    f"an unfinished upload with the same label had other inputs (run "
+                    f"{run_id or 'not created yet'}, {stored} results stored): the reports "
+                    "changed since it was interrupted. Use --resume-changed to upload into "
+                    "that run what it lacks, or --new-run to start a new run"
+                )
+        generation = row[0][1] + 1 if row else 0
+        self._write(
+            "INSERT INTO uploads (identity, scope, generation, run_id, state, description, "
+            "created_at) VALUES (?, ?, ?, NULL, 'open', ?, ?)",
+            [(identity, scope, generation, json.dumps(description), time.time())],
+            wait=True,
+        )
+        upload_id = self._read(
+            "SELECT id FROM uploads WHERE identity=? AND generation=?", (identity, generation)
+        )[0][0]
+        return self._select(identity, generation, upload_id, None, "open", resumed=False)
+
+    def _select(
+        self,
+        identity: str,
+        generation: int,
+        upload_id: int,
+        run_id: str | None,
+        state: str,
+        resumed: bool,
+    ) -> UploadEntry:
+        self._identity, self._generation = identity, generation
+        self._entry = UploadEntry(upload_id, run_id, state == "complete", resumed)
+        return self._entry
+
+    @property
+    def upload(self) -> UploadEntry:
+        assert self._entry is not None, "open_upload first"
+        return self._entry
+
+    def idempotency_key(self, key: bytes, attempt: int) -> str:
+        return idempotency_key(self._identity, self._generation, key, attempt)
 
     def set_run(self, run_id: str) -> None:
-        identity, generation = self._upload_parts()
-        with self._mutex:
-            self._db.execute(
-                "UPDATE uploads SET run_id=? WHERE identity=? AND generation=?",
-                (run_id, identity, generation),
-            )
+        self._write("UPDATE uploads SET run_id=? WHERE id=?", [(run_id, self.upload.id)], wait=True)
+        self._entry = UploadEntry(self.upload.id, run_id, False, self.upload.resumed)
 
     def mark_complete(self) -> None:
-        identity, generation = self._upload_parts()
-        with self._mutex:
-            self._db.execute(
-                "UPDATE uploads SET state='complete' WHERE identity=? AND generation=?",
-                (identity, generation),
-            )
-
-    def _upload_parts(self) -> tuple[str, int]:
-        assert self.upload is not None, "open_upload first"
-        identity, generation = self.upload.rsplit("/", 1)
-        return identity, int(generation)
+        """The run is completed: forget what only a resume needed (compaction)."""
+        self._write(
+            "UPDATE uploads SET state='complete', completed_at=? WHERE id=?",
+            [(time.time(), self.upload.id)],
+            wait=True,
+        )
 
     # -- operations -----------------------------------------------------------------
 
-    def get(self, op_key: str) -> OpState | None:
-        with self._mutex:
-            row = self._db.execute(
-                "SELECT state, server_id, sends, attempt FROM ops WHERE upload=? AND op_key=?",
-                (self.upload, op_key),
-            ).fetchone()
-        return OpState(*row) if row else None
+    def load_ops(self) -> dict[bytes, Op]:
+        """Every operation of this upload (read once, at the start)."""
+        self.flush()
+        rows = self._read(
+            "SELECT key, kind, state, server_id, attempt, sends, doubt FROM ops WHERE upload=?",
+            (self.upload.id,),
+        )
+        return {
+            row[0]: Op(Kind(row[1]), State(row[2]), row[3], row[4], row[5], row[6]) for row in rows
+        }
 
-    def resent_creates(self) -> int:
-        """Creates of this upload sent more than once: each may have made a duplicate."""
-        with self._mutex:
-            row = self._db.execute(
-                "SELECT COALESCE(SUM(in_doubt), 0) FROM ops WHERE upload=?", (self.upload,)
-            ).fetchone()
-        return int(row[0])
+    _INTENT = (
+        "INSERT INTO ops (upload, key, kind, state, attempt, sends) VALUES (?, ?, ?, 0, ?, 1) "
+        "ON CONFLICT (upload, key) DO UPDATE SET state=0, server_id=NULL, "
+        "sends=CASE WHEN attempt=excluded.attempt THEN sends+1 ELSE 1 END, "
+        "attempt=excluded.attempt"
+    )
 
-    def server_id(self, op_key: str) -> str | None:
-        state = self.get(op_key)
-        return state.server_id if state else None
+    def intents(self, items: Iterable[tuple[bytes, Kind, int]]) -> None:
+        """Durably record that these creates are about to be sent: (key, kind, attempt)."""
+        upload = self.upload.id
+        rows = [(upload, key, int(kind), attempt) for key, kind, attempt in items]
+        if rows:
+            self._write(self._INTENT, rows, wait=True)
 
-    def load_all(self) -> dict[str, OpState]:
-        """Every operation of this upload (read once at resume)."""
-        with self._mutex:
-            rows = self._db.execute(
-                "SELECT op_key, state, server_id, sends, attempt FROM ops WHERE upload=?",
-                (self.upload,),
-            ).fetchall()
-        return {row[0]: OpState(*row[1:]) for row in rows}
+    def doubt(self, key: bytes, sends: int = 1) -> None:
+        """Durably count ``sends`` sends of ``key`` whose outcome is unknown (each may have
+        created an object), before anything is resent."""
+        self._write(
+            "UPDATE ops SET doubt=doubt+? WHERE upload=? AND key=?",
+            [(sends, self.upload.id, key)],
+            wait=True,
+        )
 
-    def intent(self, op_key: str, attempt: int) -> None:
-        """Durably record that a create is about to be sent (before sending it)."""
-        with self._mutex:
-            self._db.execute(
-                "INSERT INTO ops (upload, op_key, state, sends, attempt) "
-                "VALUES (?, ?, 'intent', 1, ?) ON CONFLICT (upload, op_key) DO UPDATE SET "
-                "state='intent', server_id=NULL, attempt=excluded.attempt, "
-                # An intent still open for the same attempt: that send's outcome is
-                # unknown, so this one may duplicate it. A new attempt is a deliberate new
-                # object (the old one was deleted) and keeps the count it had.
-                "in_doubt=in_doubt + (state='intent' AND attempt=excluded.attempt), "
-                "sends=CASE WHEN attempt=excluded.attempt THEN sends+1 ELSE 1 END",
-                (self.upload, op_key, attempt),
+    def revoke(self, keys: Iterable[bytes]) -> None:
+        """Durably take back intents that were never sent (a stop before their turn)."""
+        rows = [(self.upload.id, key) for key in keys]
+        if rows:
+            self._write(
+                "DELETE FROM ops WHERE upload=? AND key=? AND state=0 AND doubt=0",
+                rows,
+                wait=False,
+            )
+            self._write(
+                "UPDATE ops SET sends=MAX(sends-1, 0) WHERE upload=? AND key=? AND state=0",
+                rows,
+                wait=True,
             )
 
-    def record(self, op_key: str, state: str, server_id: str | None = None) -> None:
-        """Record an operation's new state (and the server's id for it).
-
-        A server id is written durably (fsync): losing it would turn a done create into
-        one in doubt. Other states (update sent, artifact uploaded or confirmed) are
-        written without waiting for the disk: redoing them is harmless, and a killed
-        process loses nothing the OS already holds -- only a power cut could.
-        """
-        connection = self._db if server_id is not None else self._fast
-        with self._mutex:
-            connection.execute(
-                "INSERT INTO ops (upload, op_key, state, server_id) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (upload, op_key) DO UPDATE SET state=excluded.state, "
-                "server_id=COALESCE(excluded.server_id, server_id)",
-                (self.upload, op_key, state, server_id),
+    def count_left_intents(self) -> int:
+        """Count, durably, the creates an earlier process sent without learning their
+        outcome (an intent with sends): each of those sends may have created an object.
+        Returns how many there were."""
+        left = self._read(
+            "SELECT COUNT(*) FROM ops WHERE upload=? AND state=0 AND sends>0", (self.upload.id,)
+        )[0][0]
+        if left:
+            self._write(
+                "UPDATE ops SET doubt=doubt+1, sends=0 WHERE upload=? AND state=0 AND sends>0",
+                [(self.upload.id,)],
+                wait=True,
             )
+        return int(left)
 
+    def created(self, key: bytes, server_id: str) -> _Write:
+        """Record the server's id for a create (committed in the background; pass the
+        returned handle to :meth:`wait` where it must be on the disk)."""
+        return self._write(
+            "UPDATE ops SET state=1, server_id=? WHERE upload=? AND key=?",
+            [(server_id, self.upload.id, key)],
+            wait=False,
+        )
 
-def idempotency_key(upload: str, op_key: str, attempt: int) -> str:
-    """Stable across retries and resumes of the same operation (and attempt)."""
-    digest = hashlib.sha256(f"{upload}\x00{op_key}\x00{attempt}".encode()).hexdigest()
-    return f"j2a-{digest[:40]}"
+    def advance(self, key: bytes, state: State) -> None:
+        """Record a later state (committed in the background: redoing it is harmless)."""
+        self._write(
+            "UPDATE ops SET state=? WHERE upload=? AND key=?",
+            [(int(state), self.upload.id, key)],
+            wait=False,
+        )
+
+    def set_state(self, key: bytes, kind: Kind, state: State, server_id: str | None) -> None:
+        """Insert or overwrite one op's state (the run's own progress)."""
+        self._write(
+            "INSERT INTO ops (upload, key, kind, state, server_id) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (upload, key) DO UPDATE SET state=excluded.state, "
+            "server_id=COALESCE(excluded.server_id, server_id)",
+            [(self.upload.id, key, int(kind), int(state), server_id)],
+            wait=True,
+        )
+
+    def totals(self) -> Totals:
+        """Cumulative counts of this upload, over every invocation."""
+        self.flush()
+        row = self._read(
+            "SELECT "
+            "SUM(kind=2 AND server_id IS NOT NULL), "
+            "SUM(kind=3 AND state=3), "
+            "SUM(kind=3 AND state=4), "
+            "SUM(doubt>0), COALESCE(SUM(doubt), 0) FROM ops WHERE upload=?",
+            (self.upload.id,),
+        )[0]
+        return Totals(*(int(value or 0) for value in row))
+
+    def server_ids(self, keys: Iterable[bytes]) -> Iterator[tuple[bytes, str | None]]:
+        """The server id of each key (for the results file), in the order given."""
+        self.flush()
+        for key in keys:
+            rows = self._read(
+                "SELECT server_id FROM ops WHERE upload=? AND key=?", (self.upload.id, key)
+            )
+            yield key, rows[0][0] if rows else None

@@ -1,79 +1,97 @@
-"""Replays reports into the service as one test run: concurrency, ordering, artifacts,
-and exactly-once through the journal.
+"""Replays a :class:`~junit2af.reports.ReportSet` into the service as one test run.
 
-The reports are read twice: once to check every file and plan the run (a bad file stops
-the upload before any request, so there is never a half-uploaded run because of bad
-input), then again, streamed through a bounded queue to the workers, so memory stays flat
-whatever the report's size. Each record is one worker's job: create the result, update
-what create ignores, then create, upload and confirm its artifacts, in that order.
+An :class:`Uploader` owns one API client and the journal for its lifetime (twine's
+upload session); :meth:`Uploader.upload` takes a report set whose one pass has checked
+every report (a bad file stops the upload before any request, so there is never a run
+left half-made because of bad input) and sends what that pass spooled.
+
+Each record is one job: create the result, update what create ignores, then create,
+upload and confirm its artifacts, in that order. Jobs run on worker threads, as many at
+once as the concurrency limit allows: fixed by ``--jobs``, or adapted to the service
+(start at 8, double while all is well, halve on 429/503 or rising latency, then grow by
+one a round: AIMD). Before a batch of jobs is handed out, the creates it will send are
+journaled in one durable commit; a create whose outcome is unknown is resent with the
+same ``Idempotency-Key`` after a back-off until it settles or the retry deadline passes,
+each unknown send counted as a possible duplicate.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import platform
+import random
 import socket
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
 
 from junit2af import __version__
-from junit2af.artifacts import AttachmentError, AttachmentRoots, PlannedArtifact, plan_artifacts
-from junit2af.client import APIClient, CallStats, UncertainOutcome, UploadURLExpired
-from junit2af.errors import APIError, ExitStatus, Junit2AFError
-from junit2af.inputs import ReportInput
-from junit2af.journal import Journal, idempotency_key, upload_identity
-from junit2af.parsers.base import ParseOptions
-from junit2af.records import Status, TestRecord, format_time
-from junit2af.reports import read_records
+from junit2af.artifacts import PlannedArtifact
+from junit2af.client import APIClient, CallStats
+from junit2af.errors import (
+    APIError,
+    ConfigError,
+    ExitStatus,
+    InDoubtError,
+    Junit2AFError,
+    Stopped,
+    UncertainOutcome,
+    UploadFailed,
+    UploadURLExpired,
+)
+from junit2af.journal import (
+    Journal,
+    Kind,
+    Op,
+    State,
+    op_key,
+    upload_identity,
+    upload_scope,
+)
+from junit2af.records import format_time
+from junit2af.reports import PlannedRecord, ReportScan, ReportSet
 from junit2af.settings import UploadSettings
 
 #: How many times an artifact is recreated after its upload URL expired.
 MAX_URL_RENEWALS = 5
-
-
-class UploadFailed(Junit2AFError):
-    """Some results could not be uploaded; the journal lets a re-run finish the job."""
-
-    exit_status = ExitStatus.UPLOAD_FAILED
-
-
-class InDoubtError(Junit2AFError):
-    """A create's outcome is unknown and ``--on-uncertain fail`` forbids resending it."""
-
-    exit_status = ExitStatus.UPLOAD_FAILED
-
-
-@dataclass
-class UploadPlan:
-    """What the first pass learned: counts, time span and input digests."""
-
-    inputs: list[dict[str, str]]
-    counts: Counter[str]
-    records: int
-    first_start: datetime | None
-    last_finish: datetime | None
-    partial: bool
+#: How long a stop (SIGINT/SIGTERM) waits for the requests in flight.
+DRAIN_SECONDS = 5.0
+#: Inputs up to this size are read whole before the settings are checked.
+PRESCAN_BYTES = 64 * 1024 * 1024
+#: Adaptive concurrency: where it starts and its bounds.
+START_JOBS = 8
+MAX_ADAPTIVE_JOBS = 64
+_RUN = op_key("run")
 
 
 @dataclass
 class UploadReport:
-    """The outcome of an upload, as the summary and ``--json`` show it."""
+    """The outcome of an upload, as the summary and ``--json`` show it.
+
+    ``results_uploaded``, ``artifacts_uploaded`` and the doubt figures are cumulative over
+    every invocation of the same upload (a resumed upload adds up to the report's total);
+    ``results_sent`` is this invocation's share.
+    """
 
     run_id: str | None = None
+    run_url: str | None = None
     label: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     results_total: int = 0
     results_uploaded: int = 0
+    results_sent: int = 0
     artifacts_uploaded: int = 0
     artifacts_left_out: int = 0
     requests: int = 0
     retries: int = 0
+    #: creates whose outcome was unknown at least once (each resent with its key)
     in_doubt: int = 0
+    #: at most this many duplicates on the server: one per send of unknown outcome
     possible_duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -81,16 +99,20 @@ class UploadReport:
     resumed: bool = False
     already_complete: bool = False
     dry_run: bool = False
+    journal: str | None = None
+    results_file: str | None = None
     #: how many of ``warnings`` were already shown as they happened (reading the reports)
     warnings_shown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "run_url": self.run_url,
             "label": self.label,
             "counts": self.counts,
             "results_total": self.results_total,
             "results_uploaded": self.results_uploaded,
+            "results_sent": self.results_sent,
             "artifacts_uploaded": self.artifacts_uploaded,
             "artifacts_left_out": self.artifacts_left_out,
             "requests": self.requests,
@@ -103,246 +125,749 @@ class UploadReport:
             "resumed": self.resumed,
             "already_complete": self.already_complete,
             "dry_run": self.dry_run,
+            "journal": self.journal,
+            "results_file": self.results_file,
         }
 
 
-class Progress:
-    """Hooks for progress display; the default does nothing."""
+class Progress(Protocol):
+    """What an upload tells about its progress (the CLI prints it; the default is silent)."""
 
-    def start(self, total: int) -> None:
-        """Called once the plan is known."""
+    def start(self, total: int, done: int) -> None:
+        """The plan is known: ``total`` results, ``done`` of them by earlier invocations."""
 
     def advance(self, done: int) -> None:
-        """Called after each record settles."""
+        """``done`` results settled so far (earlier invocations included)."""
 
     def finish(self) -> None:
         """Called at the end, whatever happened."""
 
 
-def plan_upload(
-    reports: list[ReportInput], options: ParseOptions, *, fmt: str | None = None
-) -> UploadPlan:
-    """First pass: read every report through (errors stop here), count and digest."""
-    counts: Counter[str] = Counter()
-    total = 0
-    first: datetime | None = None
-    last: datetime | None = None
-    partial = False
-    for record in read_records(reports, options, fmt=fmt):
-        total += 1
-        counts[record.status.value] += 1
-        if record.started_at and (first is None or record.started_at < first):
-            first = record.started_at
-        end = record.finished_at or record.started_at
-        if end and (last is None or end > last):
-            last = end
-        partial = partial or record.metadata.get("reason") == "report truncated"
-    inputs = [{"name": r.display, "sha256": r.sha256()} for r in reports]
-    return UploadPlan(inputs, counts, total, first, last, partial)
+class _Silent:
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
 
 
-def default_label(reports: list[ReportInput], plan: UploadPlan) -> str:
+def default_label(reports: ReportSet, scan: ReportScan) -> str:
     """A label from the report files and their own date (stable across re-runs)."""
-    names = [r.display.rsplit("/", 1)[-1] for r in reports] or ["reports"]
+    names = [item.name.rsplit("/", 1)[-1] for item in scan.inputs] or ["reports"]
     head = names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1} more"
-    when = plan.first_start or plan.last_finish
+    when = scan.first_start or scan.last_finish
     label = f"{head} {when.date().isoformat()}" if when else head
     label = label[:255]
     return label if len(label) >= 2 else f"junit2af {label}"
 
 
-class _Uploader:
+def run_metadata(scan: ReportScan, settings: UploadSettings, extra: Mapping[str, Any]) -> dict:
+    """The run's metadata: where it came from, and the reports' own time span."""
+    metadata: dict[str, Any] = {
+        "junit2af_version": __version__,
+        "inputs": [item.as_dict() for item in scan.inputs[:100]],
+        "report_time_span": {
+            "start": format_time(scan.first_start),
+            "end": format_time(scan.last_finish),
+        },
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "records": scan.records,
+    }
+    if len(scan.inputs) > 100:
+        metadata["inputs_total"] = len(scan.inputs)
+    if scan.partial:
+        metadata["partial"] = True
+    if scan.interrupted:
+        metadata["interrupted"] = True
+    metadata.update(settings.metadata)
+    metadata.update(extra)
+    return metadata
+
+
+class ConcurrencyLimit:
+    """How many jobs may run at once: fixed, or adapted to the service (AIMD).
+
+    Adaptive: starts at :data:`START_JOBS`, doubles after each round without trouble
+    (slow start), then grows by one a round; halves on 429/503 (at most once a round)
+    and steps down when latency climbs past twice the best seen. A round is as many
+    finished jobs as the limit was when it began.
+    """
+
+    def __init__(self, fixed: int | None) -> None:
+        self.fixed = fixed
+        self.limit = float(fixed or START_JOBS)
+        self.maximum = fixed or MAX_ADAPTIVE_JOBS
+        self.in_flight = 0
+        self._cond = threading.Condition()
+        self._slow_start = fixed is None
+        self._round_left = int(self.limit)
+        self._best_latency = math.inf
+        self._recent: deque[float] = deque(maxlen=32)
+        self._last_cut = 0.0
+
+    def acquire(self, stop: threading.Event) -> bool:
+        with self._cond:
+            while self.in_flight >= int(self.limit):
+                if stop.is_set():
+                    return False
+                self._cond.wait(0.2)
+            self.in_flight += 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if self.fixed is None:
+                self._round_left -= 1
+                if self._round_left <= 0:
+                    if self._slow_start:
+                        self.limit = min(self.maximum, self.limit * 2)
+                    else:
+                        self.limit = min(self.maximum, self.limit + 1)
+                    self._round_left = int(self.limit)
+            self._cond.notify()
+
+    def congested(self) -> None:
+        """The service said it is overloaded (429, 503)."""
+        if self.fixed is not None:
+            return
+        with self._cond:
+            now = time.monotonic()
+            if now - self._last_cut < 1.0:
+                return
+            self._last_cut = now
+            self._slow_start = False
+            self.limit = max(1.0, self.limit / 2)
+            self._round_left = int(self.limit)
+
+    def latency(self, seconds: float) -> None:
+        """A request took ``seconds``: rising latency is the first sign of a queue."""
+        if self.fixed is not None:
+            return
+        with self._cond:
+            self._best_latency = min(self._best_latency, seconds)
+            self._recent.append(seconds)
+            if len(self._recent) < self._recent.maxlen:  # type: ignore[operator]
+                return
+            typical = sorted(self._recent)[len(self._recent) // 2]
+            now = time.monotonic()
+            if typical > 2 * self._best_latency + 0.005 and now - self._last_cut > 2.0:
+                self._last_cut = now
+                self._slow_start = False
+                self.limit = max(1.0, self.limit * 0.8)
+                self._recent.clear()
+
+
+class _Outcome:
+    __slots__ = ("results", "artifacts", "left_out", "warnings")
+
+    def __init__(self) -> None:
+        self.results = 0
+        self.artifacts = 0
+        self.left_out = 0
+        self.warnings: list[str] = []
+
+
+class Uploader:
+    """One upload session: one API client, one journal at a time, for its lifetime.
+
+    Example::
+
+        settings = UploadSettings.from_environment(os.environ)
+        with ReportSet(["build/test-results"], ReadSettings()) as reports:
+            with Uploader(settings) as uploader:
+                report = uploader.upload(reports)   # or raises UploadFailed(report=...)
+    """
+
     def __init__(
         self,
         settings: UploadSettings,
-        client: APIClient,
-        journal: Journal,
-        roots: AttachmentRoots | None,
-        report: UploadReport,
+        *,
+        progress: Progress | None = None,
+        on_retry: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.client = client
-        self.journal = journal
-        self.roots = roots
-        self.report = report
-        self.known = journal.load_all()
-        self._lock = threading.Lock()
+        self.progress: Progress = progress or _Silent()
+        self.stats = CallStats()
+        self._on_retry = on_retry
+        self.limit = ConcurrencyLimit(settings.jobs)
+        self.client = APIClient(settings, self.stats, on_retry=self._retried)
+        self._journal: Journal | None = None
+        self._stop = threading.Event()
+        self._stop_reason: Stopped | None = None
+        self._checked = False
 
-    # -- exactly-once creates ------------------------------------------------------
+    def __enter__(self) -> Uploader:
+        return self
 
-    def create(self, op_key: str, send: Callable[[str], str], attempt: int = 0) -> str:
-        """Create the object of ``op_key`` once: reuse a journaled id, else send.
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-        An intent left by an earlier process without an id means the first send may
-        have worked: that create is in doubt; it is resent (with the same idempotency
-        key) and counted as a possible duplicate, or refused with --on-uncertain fail.
-        """
-        known = self.known.get(op_key)
-        if known is not None and known.server_id and known.attempt == attempt:
-            return known.server_id
-        if known is not None and known.state == "intent" and known.attempt == attempt:
-            self._in_doubt(op_key, "an earlier run sent it and stopped before the answer")
-        key = idempotency_key(self.journal.upload or "", op_key, attempt)
-        self.journal.intent(op_key, attempt)
+    def close(self) -> None:
         try:
-            server_id = send(key)
-        except UncertainOutcome as error:
-            self._in_doubt(op_key, error.reason)
-            self.journal.intent(op_key, attempt)
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+        finally:
+            self.client.close()
+
+    def _retried(self, call: str, reason: str, attempt: int) -> None:
+        if reason in ("HTTP 429", "HTTP 503"):
+            self.limit.congested()
+        if self._on_retry is not None:
+            self._on_retry(call, reason, attempt)
+
+    def stop(self, reason: Stopped) -> None:
+        """Ask a running upload to stop: what is in flight is finished and journaled."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    # -- before anything is read --------------------------------------------------------
+
+    def check(self) -> None:
+        """One cheap round trip that proves the URL, the key and the project.
+
+        Raises :class:`ConfigError` (exit 2) for a URL that does not answer or a project
+        the key cannot see, :class:`APIError` 401/403 (exit 4) for the key. A service
+        answering 5xx is left to the upload's retries.
+        """
+        if self.settings.dry_run or self._checked:
+            return
+        quick = replace(
+            self.settings,
+            connect_timeout=min(self.settings.connect_timeout, 5.0),
+            read_timeout=min(self.settings.read_timeout, 8.0),
+            retry_deadline_s=0,
+        )
+        with APIClient(quick, self.stats) as probe:
             try:
-                server_id = send(key)
-            except UncertainOutcome as again:
-                raise APIError(again.call, None, f"outcome unknown twice: {again.reason}") from None
-        self.journal.record(op_key, "done", server_id)
-        self.known.pop(op_key, None)
-        return server_id
+                probe.status()
+            except APIError as error:
+                if error.status is None:
+                    raise ConfigError(f"cannot reach the API: {error}") from None
+                if error.status not in (500, 502, 503, 504, 429):
+                    raise ConfigError(
+                        f"{self.settings.base_url} does not answer like the Automated Future "
+                        f"API ({error}); check AF_API_URL"
+                    ) from None
+            self.client.run_url_template = probe.run_url_template
+            self._check_project(probe)
+        self._checked = True
 
-    def _in_doubt(self, op_key: str, reason: str) -> None:
-        if self.settings.on_uncertain == "fail":
-            raise InDoubtError(
-                f"{op_key}: the create's outcome is unknown ({reason}); not resending it "
-                "because of --on-uncertain fail"
-            )
+    def _check_project(self, probe: APIClient) -> None:
+        seen: list[str] = []
+        token = None
+        for _page in range(50):
+            try:
+                projects, token = probe.list_projects(token)
+            except APIError as error:
+                if error.status in (401, 403):
+                    raise APIError(
+                        error.call,
+                        error.status,
+                        f"{error.server_message} (the API key was refused: check AF_API_KEY)",
+                    ) from None
+                if error.status is None or error.status >= 500:
+                    return  # a struggling service: the upload's retries decide
+                raise
+            for project in projects:
+                if isinstance(project, dict):
+                    if project.get("project_id") == self.settings.project_id:
+                        return
+                    seen.append(f"{project.get('project_id')} ({project.get('name')})")
+            if not token:
+                break
+        shown = ", ".join(seen[:10]) + (f" and {len(seen) - 10} more" if len(seen) > 10 else "")
+        raise ConfigError(
+            f"project {self.settings.project_id!r} is not one this API key can see; "
+            f"it sees: {shown or 'no project'} (check AF_PROJECT_ID or --project)"
+        )
 
-    def state(self, op_key: str) -> str | None:
-        known = self.known.get(op_key)
-        if known is None:
-            return None
-        return known.state
+    # -- the upload ----------------------------------------------------------------------
 
-    # -- the run ---------------------------------------------------------------------
+    def _journal_for(self, path: Path) -> Journal:
+        if self._journal is not None and self._journal.path == path:
+            return self._journal
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._journal = Journal(path)
+        return self._journal
+
+    def upload(
+        self,
+        reports: ReportSet,
+        *,
+        label: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> UploadReport:
+        """Upload ``reports`` as one test run and return what happened.
+
+        Raises :class:`~junit2af.errors.InputError` before any request when a report is
+        bad, :class:`~junit2af.errors.APIError` when the key is refused,
+        :class:`UploadFailed` (with ``.report``) when the upload could not finish, and
+        :class:`~junit2af.errors.Stopped` after a SIGINT/SIGTERM (what was in flight is
+        journaled: the same command resumes).
+        """
+        started = time.monotonic()
+        # Refuse what is no report before any request; then, for small inputs, read them
+        # all first (a bad one never costs a request); for large ones, check the settings
+        # first (a wrong key is said in seconds, not after reading gigabytes).
+        reports.check_formats()
+        if reports.size_hint() > PRESCAN_BYTES:
+            self.check()
+        scan = reports.scan()
+        label = label or self.settings.label or default_label(reports, scan)
+        report = UploadReport(
+            label=label,
+            counts=dict(scan.counts),
+            results_total=scan.records,
+            warnings=list(scan.warnings),
+            warnings_shown=len(scan.warnings),
+            artifacts_left_out=scan.artifacts_left_out,
+        )
+        if self.settings.dry_run:
+            report.dry_run = True
+            report.elapsed_s = time.monotonic() - started
+            return report
+        settings = self.settings
+        journal = self._journal_for(settings.journal_file(label))
+        report.journal = str(journal.path)
+        identity = upload_identity(settings.base_url, settings.project_id, label, scan.digests)
+        entry = journal.open_upload(
+            identity,
+            upload_scope(settings.base_url, settings.project_id, label),
+            {
+                "api_url": settings.base_url,
+                "project_id": settings.project_id,
+                "label": label,
+                "inputs": [item.as_dict() for item in scan.inputs],
+            },
+            new_run=settings.new_run,
+            resume_changed=settings.resume_changed,
+        )
+        report.resumed = entry.resumed and not entry.complete and entry.run_id is not None
+        if not entry.complete:
+            self.check()
+        if entry.complete:
+            report.already_complete = True
+            report.run_id = entry.run_id
+        else:
+            session = _Session(self, journal, reports, report)
+            stopped_by: Junit2AFError | None = None
+            try:
+                session.run(label, run_metadata(scan, settings, metadata or {}))
+            except Junit2AFError as error:
+                stopped_by = error
+            finally:
+                self.progress.finish()
+                self._finish_report(journal, report, started)
+                if settings.results_file is not None:
+                    report.results_file = str(settings.results_file)
+                    write_results_file(journal, reports, settings.results_file)
+            if stopped_by is not None:
+                raise UploadFailed(
+                    f"{stopped_by}; run the same command again to finish the upload",
+                    report,
+                    exit_status=stopped_by.exit_status,
+                ) from stopped_by
+            if report.errors:
+                raise UploadFailed(
+                    f"{len(report.errors)} result(s) could not be uploaded (first: "
+                    f"{report.errors[0]}); run the same command again to finish the upload",
+                    report,
+                )
+            return report
+        self._finish_report(journal, report, started)
+        if settings.results_file is not None:
+            report.results_file = str(settings.results_file)
+            write_results_file(journal, reports, settings.results_file)
+        return report
+
+    def _finish_report(self, journal: Journal, report: UploadReport, started: float) -> None:
+        totals = journal.totals()
+        report.results_uploaded = totals.results_done
+        report.artifacts_uploaded = totals.artifacts_done
+        report.artifacts_left_out += totals.artifacts_left_out
+        report.in_doubt = totals.creates_in_doubt
+        report.possible_duplicates = totals.possible_duplicates
+        report.requests = self.stats.requests
+        report.retries = self.stats.retries
+        report.elapsed_s = time.monotonic() - started
+        report.run_id = report.run_id or journal.upload.run_id
+        report.run_url = self.settings.run_url(report.run_id, self.client.run_url_template)
+
+
+class _Session:
+    """One invocation of one upload: the run, the jobs, the accounting."""
+
+    def __init__(
+        self, uploader: Uploader, journal: Journal, reports: ReportSet, report: UploadReport
+    ) -> None:
+        self.uploader = uploader
+        self.settings = uploader.settings
+        self.client = uploader.client
+        self.journal = journal
+        self.reports = reports
+        self.report = report
+        self.limit = uploader.limit
+        self.stop = uploader._stop
+        self.ops: dict[bytes, Op] = {}
+        self.lock = threading.Lock()
+        #: intents journaled by this invocation and not sent yet (revoked at the end)
+        self.unsent: set[bytes] = set()
+        self.fatal: list[BaseException] = []
+
+    # -- exactly-once creates ------------------------------------------------------------
+
+    def create(
+        self, key: bytes, kind: Kind, send: Callable[[str], str], attempt: int = 0
+    ) -> tuple[str, Any]:
+        """Send the create of ``key`` (its intent is journaled) until its outcome is known.
+
+        A lost answer, or a 500/502/504, leaves the outcome unknown: the send is counted
+        (durably) as a possible duplicate, then the create is resent with the same
+        ``Idempotency-Key`` after a back-off, until it settles or the retry deadline
+        passes. ``--on-uncertain fail`` stops instead.
+        """
+        with self.lock:
+            if key not in self.unsent:
+                pending_intent = False
+            else:
+                self.unsent.discard(key)
+                pending_intent = True
+        if not pending_intent:
+            self.journal.intents([(key, kind, attempt)])
+        idempotency = self.journal.idempotency_key(key, attempt)
+        first_failure: float | None = None
+        delay = self.settings.backoff_factor
+        while True:
+            try:
+                server_id = send(idempotency)
+            except UncertainOutcome as error:
+                self.journal.doubt(key)
+                if self.settings.on_uncertain == "fail":
+                    raise InDoubtError(
+                        f"{error.call}: the outcome is unknown ({error.reason}); not resending "
+                        "it because of --on-uncertain fail"
+                    ) from None
+                now = time.monotonic()
+                first_failure = first_failure or now
+                if now - first_failure > self.settings.retry_deadline_s or self.stop.is_set():
+                    raise APIError(
+                        error.call,
+                        error.status,
+                        f"outcome still unknown after {now - first_failure:.0f} s of resends: "
+                        f"{error.reason}",
+                    ) from None
+                self.uploader._retried(error.call, error.reason, 0)
+                time.sleep(min(30.0, delay) * (0.5 + random.random()))
+                delay *= 2
+                continue
+            return server_id, self.journal.created(key, server_id)
+
+    # -- the run ---------------------------------------------------------------------------
 
     def open_run(self, label: str, metadata: dict[str, Any]) -> str:
-        def send(key: str) -> str:
-            body = {
-                "project_id": self.settings.project_id,
-                "label": label,
-                "metadata": {**metadata, "idempotency_key": key},
-            }
-            return self.client.create_run(body, key)
+        run_op = self.ops.get(_RUN)
+        if run_op is not None and run_op.server_id:
+            run_id = run_op.server_id
+        else:
 
-        run_id = self.create("run", send)
-        self.journal.set_run(run_id)
-        if self.state("run:running") != "done":
+            def send(key: str) -> str:
+                body = {
+                    "project_id": self.settings.project_id,
+                    "label": label,
+                    "metadata": {**metadata, "idempotency_key": key},
+                }
+                return self.client.create_run(body, key)
+
+            run_id, _ = self.create(_RUN, Kind.RUN, send)
+            self.journal.set_run(run_id)
+            run_op = None
+        if run_op is None or run_op.state < State.UPLOADED:
             self.client.update_run(run_id, {"status": "Running"})
-            self.journal.record("run:running", "done")
+            self.journal.set_state(_RUN, Kind.RUN, State.UPLOADED, run_id)
         return run_id
 
     def complete_run(self, run_id: str) -> None:
-        if self.state("run:completed") != "done":
-            self.client.update_run(run_id, {"status": "Completed"})
-            self.journal.record("run:completed", "done")
+        self.client.update_run(run_id, {"status": "Completed"})
+        self.journal.set_state(_RUN, Kind.RUN, State.DONE, run_id)
         self.journal.mark_complete()
 
-    # -- one record --------------------------------------------------------------------
+    def run(self, label: str, metadata: dict[str, Any]) -> None:
+        # An intent left by an earlier process: its last send may have created the object.
+        self.journal.count_left_intents()
+        self.ops = self.journal.load_ops()
+        run_id = self.open_run(label, metadata)
+        self.report.run_id = run_id
+        self.report.run_url = self.settings.run_url(run_id, self.client.run_url_template)
+        done_before = sum(
+            1 for op in self.ops.values() if op.kind == Kind.RESULT and op.state == State.DONE
+        )
+        self.uploader.progress.start(self.report.results_total, done_before)
+        try:
+            self.send_all(run_id, done_before)
+        finally:
+            self.journal.revoke(self.unsent)
+            self.unsent.clear()
+            self.journal.flush()
+        if self.fatal:
+            raise self.fatal[0]
+        if not self.report.errors:
+            self.complete_run(run_id)
 
-    def upload_record(self, run_id: str, record: TestRecord) -> tuple[int, int, list[str]]:
-        """Create, update and attach one record. Returns (results, artifacts, warnings)."""
+    # -- the jobs ----------------------------------------------------------------------------
+
+    def _batch_size(self) -> int:
+        # About one round of jobs: intents stay a little ahead of the sends, so a kill
+        # leaves few intents that were journaled but never sent (each counted in doubt).
+        return max(4, int(self.limit.limit))
+
+    def _batches(self, size: Callable[[], int]) -> Iterator[list[PlannedRecord]]:
+        batch: list[PlannedRecord] = []
+        for item in self.reports.planned():
+            batch.append(item)
+            if len(batch) >= size():
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _journal_intents(self, batch: list[PlannedRecord]) -> None:
+        """One durable commit for the creates this batch will send."""
+        intents: list[tuple[bytes, Kind, int]] = []
+        for item in batch:
+            name = item.record.test_name
+            key = op_key("result", name)
+            op = self.ops.get(key)
+            if op is None or op.state == State.INTENT:
+                intents.append((key, Kind.RESULT, 0))
+            for artifact in item.artifacts:
+                akey = op_key("artifact", name, artifact.label)
+                aop = self.ops.get(akey)
+                if aop is None or aop.state == State.INTENT:
+                    intents.append((akey, Kind.ARTIFACT, aop.attempt if aop else 0))
+        if intents:
+            self.journal.intents(intents)
+            with self.lock:
+                self.unsent.update(key for key, _, _ in intents)
+
+    def send_all(self, run_id: str, done_before: int) -> None:
+        done = done_before
+        done_lock = threading.Lock()
+        pending: deque[PlannedRecord] = deque()
+        work_ready = threading.Condition()
+        finished_feeding = threading.Event()
+        active = 0
+
+        def worker() -> None:
+            nonlocal done, active
+            while True:
+                with work_ready:
+                    while not pending and not finished_feeding.is_set():
+                        work_ready.wait(0.5)
+                    if not pending:
+                        return
+                    item = pending.popleft()
+                    active += 1
+                try:
+                    self.job(run_id, item)
+                finally:
+                    self.limit.release()
+                    with work_ready:
+                        active -= 1
+                        work_ready.notify_all()
+                    with done_lock:
+                        done += 1
+                        self.uploader.progress.advance(done)
+
+        threads = [
+            threading.Thread(target=worker, name=f"junit2af-upload-{i}", daemon=True)
+            for i in range(self.limit.maximum)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for batch in self._batches(self._batch_size):
+                if self.stop.is_set() or self.fatal:
+                    break
+                self._journal_intents(batch)
+                for item in batch:
+                    if not self.limit.acquire(self.stop) or self.fatal:
+                        break
+                    with work_ready:
+                        pending.append(item)
+                        work_ready.notify()
+                if self.stop.is_set() or self.fatal:
+                    break
+        except (KeyboardInterrupt, Stopped) as interruption:
+            reason = (
+                interruption
+                if isinstance(interruption, Stopped)
+                else Stopped("SIGINT", ExitStatus.INTERRUPTED)
+            )
+            self.uploader.stop(reason)
+        finally:
+            with work_ready:
+                if self.stop.is_set() or self.fatal:
+                    pending.clear()  # not started: their intents are revoked
+                finished_feeding.set()
+                work_ready.notify_all()
+            deadline = time.monotonic() + (DRAIN_SECONDS if self.stop.is_set() else 1e9)
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        if self.fatal:
+            raise self.fatal[0]
+        if self.stop.is_set():
+            raise self.uploader._stop_reason or Stopped("a signal", ExitStatus.INTERRUPTED)
+
+    def job(self, run_id: str, item: PlannedRecord) -> None:
+        """One record: create, update, attach. Errors are recorded, not raised."""
+        outcome = _Outcome()
+        name = item.record.test_name
+        try:
+            self.upload_record(run_id, item, outcome)
+        except (Junit2AFError, OSError) as error:
+            message = f"{name}: {self.client.redact(str(error))}"
+            with self.lock:
+                self.report.errors.append(message)
+                if isinstance(error, APIError) and error.status in (401, 403):
+                    self.fatal.append(error)
+                    self.stop.set()
+                if isinstance(error, InDoubtError):
+                    self.fatal.append(error)
+                    self.stop.set()
+        except BaseException as error:  # a bug: keep the others going, report it
+            with self.lock:
+                self.report.errors.append(f"{name}: {type(error).__name__}: {error}")
+        with self.lock:
+            self.report.results_sent += outcome.results
+            self.report.artifacts_left_out += outcome.left_out
+            self.report.warnings.extend(outcome.warnings)
+
+    def upload_record(self, run_id: str, item: PlannedRecord, outcome: _Outcome) -> None:
+        record = item.record
         name = record.test_name
-        plan = plan_artifacts(record, self.roots)
-        results = 0
-        result_key = f"result:{name}"
-        if self.state(result_key) != "done":
-            results = 1
+        key = op_key("result", name)
+        op = self.ops.get(key)
+        if op is not None and op.state == State.DONE and op.server_id:
+            result_id = op.server_id
+        else:
+            if op is not None and op.server_id:
+                result_id = op.server_id
+            else:
 
-        def send(key: str) -> str:
-            body: dict[str, Any] = {
-                "project_id": self.settings.project_id,
-                "test_run_id": run_id,
-                "test_name": name,
-                "status": record.status.value,
-                "metadata": {**record.metadata, "idempotency_key": key},
-            }
-            if record.started_at is not None:
-                body["started_at"] = format_time(record.started_at)
-            if record.execution_time_ms is not None:
-                body["execution_time_ms"] = record.execution_time_ms
-            return self.client.create_result(body, key)
+                def send(idempotency: str) -> str:
+                    body: dict[str, Any] = {
+                        "project_id": self.settings.project_id,
+                        "test_run_id": run_id,
+                        "test_name": name,
+                        "status": record.status.value,
+                        "metadata": {**record.metadata, "idempotency_key": idempotency},
+                    }
+                    if record.started_at is not None:
+                        body["started_at"] = format_time(record.started_at)
+                    if record.execution_time_ms is not None:
+                        body["execution_time_ms"] = record.execution_time_ms
+                    return self.client.create_result(body, idempotency)
 
-        result_id = self.create(result_key, send)
+                result_id, _ = self.create(key, Kind.RESULT, send)
+                outcome.results = 1
+            # Create ignores finished_at and error_message (reading note 2): update them.
+            update: dict[str, Any] = {}
+            if record.finished_at is not None:
+                update["finished_at"] = format_time(record.finished_at)
+            if record.error_message:
+                update["error_message"] = record.error_message
+            if update:
+                self.client.update_result(result_id, update)
+            self.journal.advance(key, State.DONE)
+        for artifact in item.artifacts:
+            self.upload_artifact(result_id, name, artifact, outcome)
 
-        # Create ignores finished_at and error_message (reading note 2): update them.
-        update: dict[str, Any] = {}
-        if record.finished_at is not None:
-            update["finished_at"] = format_time(record.finished_at)
-        if record.error_message:
-            update["error_message"] = record.error_message
-        update_key = f"update:{name}"
-        if update and self.state(update_key) != "done":
-            self.client.update_result(result_id, update)
-            self.journal.record(update_key, "done")
-
-        artifacts = 0
-        for artifact in plan.artifacts:
-            artifacts += self.upload_artifact(result_id, name, artifact)
-        warnings = list(plan.warnings)
-        if plan.left_out:
-            with self._lock:
-                self.report.artifacts_left_out += plan.left_out
-        return results, artifacts, warnings
-
-    def upload_artifact(self, result_id: str, name: str, artifact: PlannedArtifact) -> int:
-        op_key = f"artifact:{name}:{artifact.label}"
-        known = self.known.get(op_key)
-        if known is not None and known.state == "confirmed":
-            return 0
-        attempt = known.attempt if known is not None else 0
-        if known is not None and known.state == "uploaded" and known.server_id:
-            self.client.confirm_artifact(known.server_id)
-            self.journal.record(op_key, "confirmed")
-            return 1
-        if known is not None and known.state == "done" and known.server_id:
+    def upload_artifact(
+        self, result_id: str, name: str, artifact: PlannedArtifact, outcome: _Outcome
+    ) -> None:
+        key = op_key("artifact", name, artifact.label)
+        op = self.ops.get(key)
+        if op is not None and op.state in (State.DONE, State.LEFT_OUT):
+            return
+        attempt = op.attempt if op is not None else 0
+        if op is not None and op.state == State.UPLOADED and op.server_id:
+            self.client.confirm_artifact(op.server_id)
+            self.journal.advance(key, State.DONE)
+            return
+        if op is not None and op.state == State.CREATED and op.server_id:
             # Created by an earlier run whose upload URL is gone: start that one over.
-            self._delete_quietly(known.server_id)
+            self._delete_quietly(op.server_id)
             attempt += 1
+            with self.lock:
+                self.unsent.discard(key)
         for _renewal in range(MAX_URL_RENEWALS + 1):
             url_holder: dict[str, str] = {}
 
-            def send(key: str, url_holder: dict[str, str] = url_holder) -> str:
+            def send(idempotency: str, url_holder: dict[str, str] = url_holder) -> str:
                 body = {
                     "test_result_id": result_id,
                     "label": artifact.label,
                     "kind": artifact.kind.value,
                     "content_type": artifact.content_type,
                     "size_bytes": artifact.size_bytes,
-                    "metadata": {"idempotency_key": key, "role": artifact.role},
+                    "metadata": {"idempotency_key": idempotency, "role": artifact.role},
                 }
-                artifact_id, url = self.client.create_artifact(body, key)
+                artifact_id, url = self.client.create_artifact(body, idempotency)
                 url_holder["url"] = url
                 return artifact_id
 
-            artifact_id = self.create(op_key, send, attempt)
-            if "url" not in url_holder:  # reused from the journal: no URL to upload to
-                self._delete_quietly(artifact_id)
-                attempt += 1
-                continue
             try:
-                with artifact.open(self.roots) as body:
+                artifact_id, journaled = self.create(key, Kind.ARTIFACT, send, attempt)
+            except APIError as error:
+                if error.status == 400:
+                    # The server will not take it (e.g. a result older than 7 days on a
+                    # resume): leave it out, say so, and let the run complete.
+                    self.journal.advance(key, State.LEFT_OUT)
+                    outcome.left_out += 1
+                    outcome.warnings.append(
+                        f"{name}: attachment {artifact.label} left out: {error.server_message}"
+                    )
+                    return
+                raise
+            try:
+                with artifact.open(self.reports.policy) as body:
                     self.client.put_upload(
                         url_holder["url"], body, artifact.content_type, artifact.size_bytes
                     )
-            except (AttachmentError, OSError) as error:
+            except (Junit2AFError, OSError) as error:
+                if isinstance(error, UploadURLExpired):
+                    self._delete_quietly(artifact_id)
+                    attempt += 1
+                    continue
+                if isinstance(error, APIError):
+                    raise
                 # The file changed since it was checked: leave it out, say so, and do not
                 # leave an unconfirmed artifact counting against the result's 50.
                 self._delete_quietly(artifact_id)
-                self.journal.record(op_key, "confirmed")  # nothing more to do for it
-                with self._lock:
-                    self.report.warnings.append(
-                        f"{name}: attachment {artifact.label} left out: {error}"
-                    )
-                return 0
-            except UploadURLExpired:
-                self._delete_quietly(artifact_id)
-                attempt += 1
-                continue
-            self.journal.record(op_key, "uploaded")
+                self.journal.advance(key, State.LEFT_OUT)
+                outcome.left_out += 1
+                outcome.warnings.append(f"{name}: attachment {artifact.label} left out: {error}")
+                return
+            # Its id is on the disk before it is confirmed (the PUT gave the commit time):
+            # a confirmed artifact is always known, so a resume never confirms a second.
+            self.journal.wait(journaled)
+            self.journal.advance(key, State.UPLOADED)
             self.client.confirm_artifact(artifact_id)
-            self.journal.record(op_key, "confirmed")
-            return 1
+            self.journal.advance(key, State.DONE)
+            outcome.artifacts += 1
+            return
         raise APIError(
             "PUT upload URL",
-            None,
-            f"the storage refused {MAX_URL_RENEWALS + 1} fresh upload URLs in a row (403)",
+            403,
+            f"the storage refused {MAX_URL_RENEWALS + 1} fresh upload URLs in a row",
         )
 
     def _delete_quietly(self, artifact_id: str) -> None:
@@ -353,183 +878,38 @@ class _Uploader:
                 raise
 
 
-def run_metadata(
-    plan: UploadPlan, settings: UploadSettings, extra: dict[str, Any]
-) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "junit2af_version": __version__,
-        "inputs": plan.inputs,
-        "report_time_span": {
-            "start": format_time(plan.first_start),
-            "end": format_time(plan.last_finish),
-        },
-        "host": socket.gethostname(),
-        "python": platform.python_version(),
-        "records": plan.records,
-    }
-    if plan.partial:
-        metadata["partial"] = True
-    metadata.update(settings.metadata)
-    metadata.update(extra)
-    return metadata
-
-
-def upload(
-    reports: list[ReportInput],
-    settings: UploadSettings,
-    *,
-    options: ParseOptions | None = None,
-    roots: AttachmentRoots | None = None,
-    fmt: str | None = None,
-    progress: Progress | None = None,
-    run_metadata_extra: dict[str, Any] | None = None,
-) -> UploadReport:
-    """Upload ``reports`` as one test run and return what happened.
-
-    Raises :class:`~junit2af.errors.InputError` before any request when a report is bad,
-    :class:`~junit2af.errors.APIError` for a refusal that stops everything (401/403 on
-    the run), :class:`UploadFailed` when some results could not be uploaded (the report
-    of what did go through is on the exception), and
-    :class:`~junit2af.errors.JournalLockedError` when another process holds the journal.
-    """
-    started = time.monotonic()
-    options = options or ParseOptions()
-    progress = progress or Progress()
-    warnings: list[str] = []
-    warn_before = options.warn
-
-    def collect(message: str) -> None:
-        warnings.append(message)
-        warn_before(message)
-
-    from dataclasses import replace
-
-    plan = plan_upload(reports, replace(options, warn=collect), fmt=fmt)
-    quiet = replace(options, warn=lambda message: None)  # said once, in the first pass
-    label = settings.label or default_label(reports, plan)
-    report = UploadReport(label=label, counts=dict(plan.counts), results_total=plan.records)
-    report.warnings = warnings
-    report.warnings_shown = len(warnings)
-    if settings.dry_run:
-        report.dry_run = True
-        report.elapsed_s = time.monotonic() - started
-        return report
-
-    identity = upload_identity(
-        settings.base_url, settings.project_id, label, [i["sha256"] for i in plan.inputs]
-    )
-    assert settings.journal_path is not None
-    stats = CallStats()
-    with Journal(settings.journal_path) as journal:
-        run_id, state = journal.open_upload(
-            identity,
-            {
-                "api_url": settings.base_url,
-                "project_id": settings.project_id,
-                "label": label,
-                "inputs": plan.inputs,
-            },
-            new_run=settings.new_run,
-        )
-        if state == "complete":
-            report.run_id = run_id
-            report.already_complete = True
-            report.in_doubt = report.possible_duplicates = journal.resent_creates()
-            report.elapsed_s = time.monotonic() - started
-            return report
-        report.resumed = run_id is not None
-        with APIClient(settings, stats) as client:
-            uploader = _Uploader(settings, client, journal, roots, report)
-            try:
-                run_id = uploader.open_run(
-                    label, run_metadata(plan, settings, run_metadata_extra or {})
-                )
-                report.run_id = run_id
-                progress.start(plan.records)
-                _upload_all(
-                    uploader,
-                    run_id,
-                    read_records(reports, quiet, fmt=fmt),
-                    settings.jobs,
-                    report,
-                    progress,
-                )
-                if not report.errors:
-                    uploader.complete_run(run_id)
-            finally:
-                progress.finish()
-                # Cumulative over every run of this upload (killed ones included): the
-                # journal counts each create sent more than once.
-                report.in_doubt = report.possible_duplicates = journal.resent_creates()
-                report.requests = stats.requests
-                report.retries = stats.retries
-                report.elapsed_s = time.monotonic() - started
-    if report.errors:
-        failure = UploadFailed(
-            f"{len(report.errors)} result(s) could not be uploaded (first: {report.errors[0]}); "
-            "run the same command again to finish the upload"
-        )
-        failure.report = report  # type: ignore[attr-defined]
-        raise failure
-    return report
-
-
-def _upload_all(
-    uploader: _Uploader,
-    run_id: str,
-    records: Iterator[TestRecord],
-    jobs: int,
-    report: UploadReport,
-    progress: Progress,
-) -> None:
-    """Feed records to ``jobs`` workers through a bounded window (flat memory)."""
-    window = threading.BoundedSemaphore(jobs * 4)
-    lock = threading.Lock()
-    done = 0
-    fatal: list[BaseException] = []
-
-    def settle(future: Future[tuple[int, int, list[str]]], record: TestRecord) -> None:
-        nonlocal done
-        try:
-            results, artifacts, warnings = future.result()
-        except (Junit2AFError, OSError) as error:
-            with lock:
-                report.errors.append(f"{record.test_name}: {error}")
-                if isinstance(error, APIError) and error.status in (401, 403):
-                    fatal.append(error)
-                if isinstance(error, InDoubtError):
-                    fatal.append(error)
-            results, artifacts, warnings = 0, 0, []
-        except BaseException as error:  # a bug: keep the others going, report it
-            with lock:
-                report.errors.append(f"{record.test_name}: {type(error).__name__}: {error}")
-            results, artifacts, warnings = 0, 0, []
-        finally:
-            window.release()
-        with lock:
-            report.results_uploaded += results
-            report.artifacts_uploaded += artifacts
-            report.warnings.extend(warnings)
-            done += 1
-            progress.advance(done)
-
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="junit2af-upload") as pool:
-        for record in records:
-            if fatal:
-                break
-            window.acquire()
-            future = pool.submit(uploader.upload_record, run_id, record)
-            future.add_done_callback(lambda f, r=record: settle(f, r))
-    if fatal:
-        raise fatal[0]
+def write_results_file(journal: Journal, reports: ReportSet, path: Path) -> None:
+    """One JSON line per result of the run, with the ids the server gave (from the
+    journal, so it is complete after a resumed upload too); null where not uploaded."""
+    ops = journal.load_ops()
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as out:
+        for item in reports.planned():
+            record = item.record
+            name = record.test_name
+            result = ops.get(op_key("result", name))
+            artifact_ids = []
+            for artifact in item.artifacts:
+                aop = ops.get(op_key("artifact", name, artifact.label))
+                if aop is not None and aop.state == State.DONE and aop.server_id:
+                    artifact_ids.append({"label": artifact.label, "artifact_id": aop.server_id})
+            line = {
+                "test_name": name,
+                "status": record.status.value,
+                "test_result_id": result.server_id if result else None,
+                "artifacts": artifact_ids,
+                "source": record.source.display(),
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    temporary.replace(path)
 
 
 __all__ = [
+    "ConcurrencyLimit",
     "Progress",
-    "UploadFailed",
-    "UploadPlan",
     "UploadReport",
-    "plan_upload",
-    "upload",
-    "Status",
+    "Uploader",
+    "default_label",
+    "run_metadata",
+    "write_results_file",
 ]

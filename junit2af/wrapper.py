@@ -21,8 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
-from junit2af.errors import InputError
-from junit2af.inputs import ReportInput, expand_inputs
+from junit2af.errors import ExitStatus, InputError, Junit2AFError, exit_status_for
+from junit2af.inputs import OnSkip, ReportInput, expand_inputs
+from junit2af.reports import ReportSet
+from junit2af.settings import ReadSettings
+from junit2af.uploader import Uploader, UploadReport
 
 #: Where test runners write reports by default (README "junit2af run"):
 #: Surefire/Gradle/Ant ``TEST-*.xml``, pytest ``--junitxml``, jest-junit, Karma and most
@@ -86,7 +89,11 @@ class FoundReports:
 
 
 def find_reports(
-    patterns: Sequence[str], before: dict[str, _Signature], started_ns: int
+    patterns: Sequence[str],
+    before: dict[str, _Signature],
+    started_ns: int,
+    *,
+    on_skip: OnSkip | None = None,
 ) -> FoundReports:
     """The reports matching ``patterns`` that the command wrote.
 
@@ -97,11 +104,19 @@ def find_reports(
     """
     found = FoundReports()
     seen: set[tuple[str, str | None]] = set()
+
+    def fresh_skip(name: str, why: str) -> None:
+        # Only what the command wrote is worth a word; old files were never candidates.
+        path = os.path.realpath(name.split("!", 1)[0])
+        now, old = _signature(path), before.get(path)
+        if on_skip is not None and (old is None or now != old or (now and now[0] >= started_ns)):
+            on_skip(name, why)
+
     for pattern in patterns:
         if not any(ch in pattern for ch in "*?[") and not os.path.exists(pattern):
             continue
         try:
-            reports = list(expand_inputs([pattern]))
+            reports = list(expand_inputs([pattern], on_skip=fresh_skip))
         except InputError:
             continue  # nothing matches this pattern
         for report in reports:
@@ -186,3 +201,73 @@ def _send(child: subprocess.Popen[bytes], signum: int) -> None:
 def start_time_ns() -> int:
     """Now, in the units of ``st_mtime_ns``."""
     return time.time_ns()
+
+
+@dataclass
+class WrappedRun:
+    """What ``junit2af run`` did: the command's exit code, the reports, the upload."""
+
+    command_exit: int
+    found: FoundReports
+    report: UploadReport | None = None
+    error: Junit2AFError | None = None
+    #: the settings were refused before the command ran: nothing was uploaded
+    preflight_error: Junit2AFError | None = None
+
+    def exit_status(self, *, strict_upload: bool, fail_on_test_failures: bool) -> int:
+        """The command's exit code; when it succeeded, a failed upload (with
+        ``strict_upload``) or failed tests (with ``fail_on_test_failures``) change it."""
+        code = self.command_exit
+        if code != 0:
+            return code
+        problem = self.preflight_error or self.error
+        if strict_upload and problem is not None:
+            return int(exit_status_for(problem))
+        if fail_on_test_failures and self.report is not None:
+            return int(exit_status_for(self.report, fail_on_test_failures=True))
+        return int(ExitStatus.OK)
+
+
+def run_and_upload(
+    command: Sequence[str],
+    patterns: Sequence[str],
+    uploader: Uploader | None,
+    read: ReadSettings,
+    *,
+    settings_error: Junit2AFError | None = None,
+    private_paths: Sequence[str | os.PathLike[str]] = (),
+    warn: Callable[[str], None] = lambda message: None,
+    on_skip: OnSkip | None = None,
+    on_preflight_error: Callable[[Junit2AFError], None] = lambda error: None,
+    on_reports: Callable[[FoundReports], None] = lambda found: None,
+) -> WrappedRun:
+    """Run ``command``, then upload the reports it wrote as one run.
+
+    The settings are checked first (one round trip): when they are wrong (or could not
+    be built: ``uploader`` None and ``settings_error``) the command still runs (the
+    tests matter more than their upload) and nothing is uploaded.
+    """
+    preflight_error = settings_error
+    if uploader is not None:
+        try:
+            uploader.check()
+        except Junit2AFError as error:
+            preflight_error = error
+            on_preflight_error(error)
+    before = snapshot(patterns)
+    started = start_time_ns()
+    code = run_command(command)
+    found = find_reports(patterns, before, started, on_skip=on_skip)
+    outcome = WrappedRun(code, found, preflight_error=preflight_error)
+    on_reports(found)
+    if not found.fresh or preflight_error is not None or uploader is None:
+        return outcome
+    try:
+        with ReportSet(
+            read=read, inputs=found.fresh, private_paths=private_paths, warn=warn
+        ) as reports:
+            outcome.report = uploader.upload(reports)
+    except Junit2AFError as error:
+        outcome.error = error
+        outcome.report = getattr(error, "report", None)
+    return outcome

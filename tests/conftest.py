@@ -10,6 +10,14 @@ import pytest
 from junit2af.localserver import LocalServer, ServerProcess
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Journals of the tests go to a temporary state folder, never the user's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("JUNIT2AF_STATE_DIR", str(state))
+    return state
+
+
 @pytest.fixture
 def local_server(tmp_path: Path) -> Iterator[LocalServer]:
     """The local AF API on a free loopback port, in this process, with its own data dir."""

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from junit2af.artifacts import AttachmentRoots
-from junit2af.dryrun import record_lines
-from junit2af.inputs import expand_inputs
-from junit2af.parsers.base import ParseOptions
-from junit2af.reports import read_records
+from junit2af.console import json_line
+from junit2af.reports import ReportSet
+from junit2af.settings import ReadSettings
 
 REPO = Path(__file__).resolve().parents[1]
 #: Every folder of fixtures/ holds reports of one format family, except generate/ (the
@@ -39,16 +37,18 @@ def _fixtures() -> list[Path]:
 
 
 def render(path: Path) -> str:
+    """The fixture as ``junit2af parse`` prints it: one JSON line per record."""
     relative = path.relative_to(REPO)
-    warnings: list[str] = []
-    options = ParseOptions(warn=warnings.append, fallback_start=FIXED_MTIME)
     cwd = os.getcwd()
     os.chdir(REPO)  # names in metadata are relative, as a CI job would pass them
     try:
-        reports = list(expand_inputs([str(relative)]))
-        lines = list(
-            record_lines(read_records(reports, options), AttachmentRoots([REPO]), warnings.append)
-        )
+        read = ReadSettings(attachment_roots=(str(REPO),), fallback_start=FIXED_MTIME)
+        reports = ReportSet([str(relative)], read)
+        lines = []
+        for item in reports.records():
+            fields = item.record.api_fields()
+            fields["artifacts"] = [artifact.describe() for artifact in item.artifacts]
+            lines.append(json_line(fields))
     finally:
         os.chdir(cwd)
     return "\n".join(lines) + "\n"

@@ -18,11 +18,11 @@ from junit2af.backfill import backfill, collect_groups, parse_when
 from junit2af.cli import main
 from junit2af.errors import ConfigError
 from junit2af.localserver import FaultConfig
-from junit2af.parsers.base import ParseOptions
-from junit2af.settings import Secret, UploadSettings
+from junit2af.settings import ReadSettings, Secret, UploadSettings
+from junit2af.uploader import Uploader
 
 FIRST = datetime(2024, 1, 3, 8, 0, tzinfo=UTC)
-QUIET = ParseOptions(warn=lambda message: None)
+QUIET = ReadSettings()
 
 
 def build_report(number: int, when: datetime) -> tuple[str, Counter[str]]:
@@ -95,7 +95,7 @@ def settings_for(server, journal: Path, **overrides) -> UploadSettings:
         project_id=server.project_id,
         journal_path=journal,
         backoff_factor=0.001,
-        retry_total=2,
+        retry_deadline_s=0.5,
     )
     values.update(overrides)
     return UploadSettings(**values)
@@ -150,9 +150,8 @@ def test_a_year_of_reports_interrupted_resumed_and_grown(local_server, tmp_path)
         if index == 12:
             local_server.set_faults(FaultConfig(error_rate=1.0))
 
-    result = backfill(
-        groups, settings_for(local_server, journal), options=QUIET, on_group=break_server
-    )
+    with Uploader(settings_for(local_server, journal)) as uploader:
+        result = backfill(groups, uploader, on_group=break_server)
     assert result.stopped is not None
     assert [o.state for o in result.outcomes] == ["uploaded"] * 12 + ["failed"]
     assert len(local_server.admin.runs()) == 12

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from junit2af.artifacts import AttachmentError, AttachmentRoots, plan_artifacts
+from junit2af.artifacts import AttachmentPolicy, plan_artifacts
 from junit2af.cli import main
+from junit2af.errors import AttachmentError
 from junit2af.records import AttachmentRef, SourceRef, Status, TestRecord
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -95,21 +96,21 @@ def _record(ref: str) -> TestRecord:
 def test_a_file_that_grows_sends_the_bytes_measured_at_open(workspace):
     path = workspace / "growing.log"
     path.write_bytes(b"0123456789")
-    planned = plan_artifacts(_record("growing.log"), AttachmentRoots()).artifacts[0]
+    planned = plan_artifacts(_record("growing.log"), AttachmentPolicy()).artifacts[0]
     with open(path, "ab") as handle:
         handle.write(b"MORE DATA WRITTEN LATER")
-    with planned.open(AttachmentRoots()) as body:
+    with planned.open(AttachmentPolicy()) as body:
         assert body.read() == b"0123456789"
 
 
 def test_a_file_swapped_for_a_symlink_after_the_check_is_refused(workspace):
     path = workspace / "swap.log"
     path.write_text("fine")
-    planned = plan_artifacts(_record("swap.log"), AttachmentRoots()).artifacts[0]
+    planned = plan_artifacts(_record("swap.log"), AttachmentPolicy()).artifacts[0]
     path.unlink()
     os.symlink(workspace.parent / "outside.txt", path)
     with pytest.raises(AttachmentError, match="outside the allowed"), \
-            planned.open(AttachmentRoots()):
+            planned.open(AttachmentPolicy()):
         pass
 
 

@@ -79,14 +79,17 @@ def test_canary_key_never_leaks(local_server, tmp_path):
     ok = run("-vv", "--label", "canary ok")
     assert ok.exit_code == 0, ok.stderr
     assert "PUT /_storage/" in ok.stderr  # -vv really logged the storage calls
-    api = [r for r in local_server.request_log if r.method != "PUT"]
+    api = [r for r in local_server.request_log
+           if r.method != "PUT" and not r.path.endswith("/status")]
     assert api and all(r.key_kind == "read-write" for r in api)
+    status = [r for r in local_server.request_log if r.path.endswith("/status")]
+    assert status and not any(r.has_authorization for r in status)  # it needs no key
 
     wrong = run("--label", "canary 401", extra_env={"AF_API_KEY": canary + "x"})
     assert wrong.exit_code == ExitStatus.AUTH
 
     local_server.set_faults(FaultConfig(seed=1, error_rate=1.0))
-    failing = run("-vv", "--label", "canary 500")
+    failing = run("-vv", "--retry-deadline", "2", "--label", "canary 500")
     assert failing.exit_code == ExitStatus.UPLOAD_FAILED
     local_server.set_faults(None)
 
@@ -96,7 +99,8 @@ def test_canary_key_never_leaks(local_server, tmp_path):
                          extra_env={"AF_API_URL": redirector.url})
     finally:
         redirector.close()
-    assert redirected.exit_code == ExitStatus.UPLOAD_FAILED
+    # The check before the upload meets the redirect: a settings problem, said at once.
+    assert redirected.exit_code == ExitStatus.USAGE
     assert "redirect to 127.0.0.1" in redirected.stderr
     after_redirect = [r for r in local_server.request_log if "canary redirect" in str(r)]
     assert after_redirect == []  # the redirect was not followed
