@@ -4,10 +4,14 @@ tap.py (tappy) was evaluated first and is not used: it has no TAP 14 subtests (n
 the ``# Subtest:`` indented form nor node-tap's ``{ }`` buffered form), it reads a
 stream into line objects without the nesting, and it would still need a second layer
 for output attribution and the plan checks. The grammar is small; the rules that need
-care are the dialects, which are noted where they are handled.
+care are the dialects, which are noted where they are handled. notes/tap.md has the
+mapping rules and why.
 
-The stream is read line by line; memory holds only the test point being completed, its
-YAML block (capped) and the records of an open subtest (emitted when it closes).
+The stream is read line by line. Memory holds the test point being completed, its YAML
+block (at most 1 MB), its pending output (at most ``options.max_text_bytes``, cut with a
+``[truncated N bytes]`` marker) and, only for an indented subtest whose name is not known
+until its parent point closes it (Perl's old headerless form), that subtest's records.
+A subtest announced by ``# Subtest: name`` or node-tap's ``ok 1 - name {`` streams.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from junit2af.records import (
     Status,
     TestRecord,
     TextArtifact,
+    add_ms,
     clip_code_points,
     fit_name,
 )
@@ -63,7 +68,16 @@ def sniff(head: Head) -> str | None:
 MAX_LINE_BYTES = 10 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 64
+#: Nodes a parsed YAML block may expand to: aliases ('*a') share one object in PyYAML,
+#: so a 1 KB "billion laughs" block only explodes when copied out as JSON; stop there.
+MAX_YAML_NODES = 100_000
+#: A stream with no TAP line (version, plan, point, subtest, bail out) in its first 4 MB
+#: is refused there, not read to its end as "output". Producers write the version or
+#: plan first; Perl with done_testing() starts with its first test's output and point.
+SNIFF_BYTES = 4 * 1024 * 1024
 INDENT = 4  # TAP 14: a subtest is indented by four spaces
+#: Test numbers and plans longer than this stay text: int() of a 5000-digit number raises.
+MAX_DIGITS = 18
 
 _VERSION = re.compile(r"^TAP\s+version\s+(\d+)\s*$", re.IGNORECASE)
 _PLAN = re.compile(
@@ -80,11 +94,77 @@ _POINT = re.compile(
     """,
     re.VERBOSE,
 )
-_DIRECTIVE = re.compile(r"^(SKIP|TODO)\S*(?:\s+(.*))?$", re.IGNORECASE)
-_TIME = re.compile(r"\btime=\s*([0-9.]+)\s*(ms|s)?\b", re.IGNORECASE)
+_DIRECTIVE = re.compile(
+    r"""^(SKIP|TODO\b)\S*    # the directive, any case: 'SKIPPED', 'TODO:', not 'todos'
+        (?:\s+(.*))?$        # its reason
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"""\btime=\s*           # node-tap: 'ok 1 - name # time=12.5ms'
+        ([0-9.]+)\s*         # the number
+        (ms|s)?\b            # its unit (ms when absent)
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_PYTEST_ERROR = re.compile(
+    r"""^\#\s*E\s{2,}      # pytest-tap: '# E   AssertionError: dicts differ'
+        (\S.*)$             # the exception line
+    """,
+    re.VERBOSE,
+)
+_TIME_COMMENT = re.compile(r"\s*\#\s*time=\S*\s*$", re.IGNORECASE)  # off a reason
+_ESCAPE = re.compile(r"\\([\\#])")
 _SUBTEST = re.compile(r"^#\s*Subtest(?::\s*(.*))?$", re.IGNORECASE)
 _BAIL = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
 _PRAGMA = re.compile(r"^pragma\s+([+-]\w+)", re.IGNORECASE)
+
+
+class _Text:
+    """Text kept up to ``limit`` UTF-8 bytes; what is cut is counted for the marker."""
+
+    __slots__ = ("dropped", "limit", "parts", "size", "blank")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.blank = True
+
+    @property
+    def empty(self) -> bool:
+        return self.size == 0 and self.dropped == 0
+
+    def add(self, text: str) -> None:
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+        if self.blank and text.strip():
+            self.blank = False
+        if self.dropped:
+            self.dropped += size
+            return
+        if self.size + size <= self.limit:
+            self.parts.append(text)
+            self.size += size
+            return
+        head = text.encode("utf-8", "surrogateescape")[: self.limit - self.size]
+        kept = head.decode("utf-8", "ignore")  # never half a character
+        self.parts.append(kept)
+        kept_size = len(kept.encode("utf-8", "surrogateescape"))
+        self.size += kept_size
+        self.dropped += size - kept_size
+
+    def extend(self, other: _Text) -> None:
+        for part in other.parts:
+            self.add(part)
+        self.dropped += other.dropped
+        self.blank = self.blank and other.blank
+
+    def text(self) -> str:
+        body = "".join(self.parts)
+        if self.dropped:
+            body += f"\n[truncated {self.dropped} bytes]\n"
+        return body
 
 
 @dataclass
@@ -92,18 +172,23 @@ class _Point:
     """A test point read, waiting for its YAML block, diagnostics and children."""
 
     ok: bool
-    number: int | None
+    number: str | None  # digits as written: a number can be longer than int() accepts
     description: str
     directive: str | None
     reason: str | None
     line: int
     depth: int
+    ordinal: int  # its place among its level's points: the name when it has none
+    output: _Text
     duration_ms: int | None = None
-    yaml_lines: list[str] = field(default_factory=list)
-    yaml_size: int = 0
-    diagnostics: list[str] = field(default_factory=list)
-    output: list[str] = field(default_factory=list)
+    yaml: _Text | None = None
+    diagnostics: _Text | None = None
+    #: the error line of the diagnostics, when they have one (pytest's 'E   ', mocha's)
+    error_line: str | None = None
+    #: records of an indented subtest whose name was unknown while it was read
     children: list[TestRecord] = field(default_factory=list)
+    subtests: int = 0  # points of its subtest, streamed or not
+    subtest_ms: int = 0  # their durations, the parent's when it has none of its own
     buffered: bool = False  # node-tap's 'ok 1 - name {' form: children follow
 
 
@@ -112,13 +197,16 @@ class _Level:
     """One nesting level: the subtest (or the whole stream) being read."""
 
     depth: int
-    name: str | None = None  # from '# Subtest: name'
+    pending_output: _Text
+    start_ms: int = 0  # offset of the level's first test from the stream's start
+    elapsed_ms: int = 0  # durations of its test points emitted so far
+    name: str | None = None  # from '# Subtest: name' or 'ok 1 - name {'
     plan: int | None = None
+    plan_text: str | None = None
     plan_reason: str | None = None
     count: int = 0
     last: _Point | None = None  # emitted when the next point (or the end) comes
-    pending_output: list[str] = field(default_factory=list)
-    records: list[TestRecord] = field(default_factory=list)  # of a subtest, until it ends
+    records: list[TestRecord] = field(default_factory=list)  # named when the parent closes
     in_yaml: bool = False
     yaml_indent: int = 0
 
@@ -128,25 +216,39 @@ class _Parser:
         self.source = source
         self.options = options
         self.report = source.display()
+        self.stem = self.report.rsplit("/", 1)[-1]
         self.version = 12
-        self.levels: list[_Level] = [_Level(depth=0)]
+        self.levels: list[_Level] = [_Level(depth=0, pending_output=self._text())]
         self.bailed: str | None = None
         self.saw_tap = False
-        self.replaced = 0
         self.open_buffered: list[_Point] = []  # node-tap '{' parents
+        self.expect_yaml: tuple[_Level, _Point] | None = None
+
+    def _text(self) -> _Text:
+        return _Text(self.options.max_text_bytes)
 
     # -- lines -------------------------------------------------------------------------
 
     def feed(self, raw: str, number: int) -> Iterator[TestRecord]:
-        expanded = raw.replace("\t", " " * INDENT)
+        expanded = raw.replace("\t", " " * INDENT) if "\t" in raw else raw
         stripped = expanded.lstrip(" ")
         indent = len(expanded) - len(stripped)
-        level = self._level_for_yaml(indent)
+        if self.expect_yaml is not None:
+            # A YAML block must follow its point directly: '---' indented under it.
+            level, point = self.expect_yaml
+            self.expect_yaml = None
+            if stripped.rstrip() == "---" and level.last is point:
+                level.in_yaml = True
+                level.yaml_indent = indent
+                point.yaml = _Text(min(MAX_YAML_BYTES, self.options.max_text_bytes))
+                point.yaml.add("---\n")
+                return
+        level = self._level_in_yaml()
         if level is not None:
             if stripped.strip() and indent < level.yaml_indent:
                 level.in_yaml = False  # de-indented: the block ended without '...'
             else:
-                yield from self._yaml_line(level, expanded, stripped, indent)
+                self._yaml_line(level, expanded, stripped, indent)
                 return
         text = stripped.rstrip()
         depth = indent // INDENT
@@ -154,15 +256,15 @@ class _Parser:
             yield from self._close_buffered()
             return
         if not text:
-            self._output(depth, raw)
+            self._output(depth, indent, raw)
             return
         if depth == 0 and not self.saw_tap and (match := _VERSION.match(text)):
-            self.version = int(match.group(1))
+            self.version = int(match.group(1)[:MAX_DIGITS])
             self.saw_tap = True
             return
         if indent % INDENT and (_POINT.match(text) or _PLAN.match(text)):
             # Not on a subtest's four-space grid: somebody's output that looks like TAP.
-            self._output(depth, raw)
+            self._output(depth, indent, raw)
             return
         if match := _POINT.match(text):
             self.saw_tap = True
@@ -170,66 +272,97 @@ class _Parser:
             return
         if match := _PLAN.match(text):
             self.saw_tap = True
-            level = self._enter(depth)
-            level.plan = int(match.group(1))
+            yield from self._open(depth)
+            level = self.levels[depth]
+            level.plan_text = match.group(1)
+            planned = _int(match.group(1))
+            level.plan = 10**MAX_DIGITS if planned is None else planned  # never met
             level.plan_reason = (match.group(2) or "").strip() or None
             return
         if match := _SUBTEST.match(text):
+            # node-tap, node:test and Test::More write the header at the parent's
+            # indentation, before the indented block it names.
             self.saw_tap = True
             yield from self._close_deeper(depth)
-            child = self._enter(depth + 1)
-            child.name = (match.group(1) or "").strip() or None
+            yield from self._open(depth + 1)
+            self.levels[depth + 1].name = (match.group(1) or "").strip() or None
             return
         if match := _BAIL.match(text):
             self.saw_tap = True
             self.bailed = match.group(1).strip() or "no reason given"
             return
         if _PRAGMA.match(text) or _VERSION.match(text):
-            return
-        self._output(depth, raw)
+            return  # pragmas (+strict) are not enforced: see notes/tap.md
+        self._output(depth, indent, raw)
 
-    def _level_for_yaml(self, indent: int) -> _Level | None:
+    def _level_in_yaml(self) -> _Level | None:
         for level in reversed(self.levels):
             if level.in_yaml:
                 return level
         return None
 
-    def _yaml_line(
-        self, level: _Level, expanded: str, stripped: str, indent: int
-    ) -> Iterator[TestRecord]:
-        point = level.last
+    def _yaml_line(self, level: _Level, expanded: str, stripped: str, indent: int) -> None:
         if stripped.rstrip() == "..." and indent <= level.yaml_indent + 2:
             level.in_yaml = False
             return
-        if point is not None and point.yaml_size < MAX_YAML_BYTES:
-            point.yaml_lines.append(
+        point = level.last
+        if point is not None and point.yaml is not None:
+            point.yaml.add(
                 expanded[level.yaml_indent :] if indent >= level.yaml_indent else stripped
             )
-            point.yaml_size += len(expanded)
-        yield from ()
 
-    def _output(self, depth: int, raw: str) -> None:
-        level = self._enter(depth) if depth < len(self.levels) else self.levels[-1]
+    def _output(self, depth: int, indent: int, raw: str) -> None:
+        level = self.levels[min(depth, len(self.levels) - 1)]
         last = level.last
-        # What follows a 'not ok' directly is its diagnostics: Test::More's '#   Failed
-        # test' comments, mocha's indented error and diff.
-        if last is not None and not last.ok and not level.pending_output:
-            last.diagnostics.append(raw.strip())
+        line = raw.strip()
+        # What follows a 'not ok' directly is its diagnostics: Test::More's, bats' and
+        # pytest-tap's '#' comments, mocha's indented error and stack. An unindented
+        # line that is not a comment is some test's output: it ends them.
+        if (
+            last is not None
+            and not last.ok
+            and level.pending_output.empty
+            and (not line or line.startswith("#") or indent > level.depth * INDENT)
+        ):
+            if last.diagnostics is None:
+                last.diagnostics = self._text()
+            last.diagnostics.add(line + "\n")
+            if last.error_line is None and line:
+                if match := _PYTEST_ERROR.match(line):
+                    last.error_line = match.group(1)
+                elif not line.startswith("#"):
+                    last.error_line = line
             return
-        level.pending_output.append(raw)
+        level.pending_output.add(raw)
 
-    def _enter(self, depth: int) -> _Level:
+    def _open(self, depth: int) -> Iterator[TestRecord]:
+        """Make sure levels down to ``depth`` exist.
+
+        A new subtest level ends its parent level's pending point (nothing indented can
+        add to it), so that the subtest's clock starts after it.
+        """
         while len(self.levels) <= depth:
-            self.levels.append(_Level(depth=len(self.levels)))
-        return self.levels[depth]
+            parent = self.levels[-1]
+            if parent.last is not None:
+                yield from self._emit(parent, parent.last)
+                parent.last = None
+            self.levels.append(
+                _Level(
+                    depth=len(self.levels),
+                    pending_output=self._text(),
+                    start_ms=parent.start_ms + parent.elapsed_ms,
+                )
+            )
 
     # -- test points -------------------------------------------------------------------
 
     def _point(self, match: re.Match[str], depth: int, number: int) -> Iterator[TestRecord]:
         yield from self._close_deeper(depth)
-        level = self._enter(depth)
+        yield from self._open(depth)
+        level = self.levels[depth]
         if level.last is not None:
             yield from self._emit(level, level.last)
+            level.last = None
         rest = match.group(3)
         # node-tap's buffered subtest: 'ok 2 - name # time=2ms {' then its children, '}'.
         buffered = rest.endswith("{")
@@ -238,35 +371,39 @@ class _Parser:
         description, directive, reason, duration = _split_description(rest)
         point = _Point(
             ok=match.group(1) is None,
-            number=int(match.group(2)) if match.group(2) else None,
+            number=match.group(2),
             description=description,
             directive=directive,
             reason=reason,
             line=number,
             depth=depth,
-            duration_ms=duration,
+            ordinal=level.count + 1,
             output=level.pending_output,
+            duration_ms=duration,
             buffered=buffered,
         )
-        level.pending_output = []
+        level.pending_output = self._text()
         level.count += 1
-        child = self.levels[depth + 1] if len(self.levels) > depth + 1 else None
-        if child is not None and child.records:
-            point.children = child.records
-            child.records = []
-        if child is not None and child.name and not point.description:
-            point.description = child.name
-        if child is not None:
-            self.levels[depth + 1 :] = []
-        level.last = point
-        level.in_yaml = False
+        if len(self.levels) > depth + 1:
+            child = self.levels[depth + 1]
+            self._adopt(point, child)
+            # Test2 names a streamed subtest's point 'Subtest: name'.
+            if child.name and point.description in ("", f"Subtest: {child.name}"):
+                point.description = child.name
+            del self.levels[depth + 1 :]
         if buffered:
-            level.last = None
             self.open_buffered.append(point)
-        # A YAML block may follow, indented under the point.
-        level.yaml_indent = depth * INDENT + 2
-        level.in_yaml = False
-        self._expect_yaml = (level, point)
+            yield from self._open(depth + 1)
+            self.levels[depth + 1].name = point.description or None
+        else:
+            level.last = point
+            self.expect_yaml = (level, point)
+
+    @staticmethod
+    def _adopt(point: _Point, child: _Level) -> None:
+        point.children = child.records
+        point.subtests = child.count
+        point.subtest_ms = child.elapsed_ms
 
     def _close_deeper(self, depth: int) -> Iterator[TestRecord]:
         """A line at ``depth`` ends any deeper subtest still open (its last point)."""
@@ -279,40 +416,35 @@ class _Parser:
         parent = self.open_buffered.pop()
         depth = parent.depth
         yield from self._close_deeper(depth)
-        child = self.levels[depth + 1] if len(self.levels) > depth + 1 else None
-        if child is not None:
-            parent.children = child.records
-            self.levels[depth + 1 :] = []
-        level = self._enter(depth)
-        level.last = parent
+        if len(self.levels) > depth + 1:
+            self._adopt(parent, self.levels[depth + 1])
+            del self.levels[depth + 1 :]
+        self.levels[depth].last = parent
+
+    def _prefix(self, depth: int) -> str | None:
+        """'outer > inner > ' for a record at ``depth``, when every level has a name."""
+        names = [level.name for level in self.levels[1 : depth + 1]]
+        if len(names) < depth or None in names:
+            return None
+        return "".join(f"{name} > " for name in names)
 
     def _emit(self, level: _Level, point: _Point) -> Iterator[TestRecord]:
-        record = self._record(point)
-        # A subtest's records are named after their parent once it is known.
-        prefix = record.metadata["name"] + " > "
-        records = [
-            replace(
-                child,
-                test_name=fit_name(prefix + child.metadata["name"]),
-                metadata={
-                    **child.metadata,
-                    "name": prefix + child.metadata["name"],
-                    "parent": record.metadata["name"],
-                },
-            )
-            for child in point.children
-        ]
+        prefix = self._prefix(point.depth)
+        record = self._record(level, point, prefix or "")
+        # Children whose subtest had no name while they were read are named now.
+        parent_name = record.metadata["name"]
+        records = [_renamed(child, parent_name) for child in point.children]
         records.append(record)
-        if point.depth == 0:
+        if prefix is not None:
             yield from records
         else:
-            # Children are named when their parent closes: keep them with their level.
             level.records.extend(records)
 
     # -- records -----------------------------------------------------------------------
 
-    def _record(self, point: _Point) -> TestRecord:
-        name = point.description or (f"test {point.number}" if point.number else "test")
+    def _record(self, level: _Level, point: _Point, prefix: str) -> TestRecord:
+        local = point.description or f"test {point.number or point.ordinal}"
+        name = prefix + local
         if point.directive == "SKIP":
             status = Status.SKIPPED
         elif point.directive == "TODO":
@@ -327,50 +459,61 @@ class _Parser:
             "tap_depth": point.depth,
             "line": point.line,
         }
+        if prefix:
+            metadata["parent"] = prefix[:-3]
         if point.number is not None:
-            metadata["tap_number"] = point.number
+            value = _int(point.number)
+            metadata["tap_number"] = point.number if value is None else value
         if point.directive:
             metadata["directive"] = point.directive.lower()
             if point.reason:
                 metadata["directive_reason"] = point.reason
         if point.directive == "TODO":
             metadata["todo_passed"] = point.ok
-        diagnostics, yaml_text = self._yaml(point)
+        diagnostics, yaml_text = _yaml(point.yaml)
         if diagnostics is not None:
             metadata["yaml"] = diagnostics
         duration = point.duration_ms
         if duration is None and isinstance(diagnostics, dict):
             duration = _duration_ms(diagnostics.get("duration_ms"))
-        if point.children:
-            metadata["subtests"] = sum(
-                1 for c in point.children if c.metadata.get("tap_depth") == point.depth + 1
-            )
+        if point.subtests:
+            metadata["subtests"] = point.subtests
         message = None
         failure_text = None
         if status is Status.FAILED or (status is Status.KNOWN_FAIL and not point.ok):
-            first_diagnostic = next(
-                (d.strip().lstrip("#").strip() for d in point.diagnostics if d.strip(" #\n")),
-                None,
-            )
             message = (
                 _yaml_message(diagnostics)
-                or first_diagnostic
+                or point.error_line
                 or point.reason
                 or point.description
                 or None
             )
-            parts = [p for p in (yaml_text, "\n".join(point.diagnostics)) if p]
+            diagnostic_text = point.diagnostics.text() if point.diagnostics else ""
+            parts = [p for p in (yaml_text, diagnostic_text.removesuffix("\n")) if p]
             failure_text = "\n".join(parts) or None
         elif status is Status.KNOWN_FAIL or status is Status.SKIPPED:
             message = point.reason
         outputs: tuple[TextArtifact, ...] = ()
-        text = "".join(point.output)
-        if text.strip():
-            outputs = (TextArtifact("stdout.log", self._cap(text)),)
+        if not point.output.blank:
+            outputs = (
+                TextArtifact(
+                    "stdout.log", point.output.text(), truncated_bytes=point.output.dropped
+                ),
+            )
+        # TAP has no timestamps: a test starts when the tests before it have ended,
+        # counted from the report's mtime. Sequential by assumption; node:test's
+        # concurrency, if any, is not in the stream.
+        offset = level.start_ms + level.elapsed_ms
+        level.elapsed_ms += duration if duration is not None else point.subtest_ms
+        started_at = add_ms(self.options.fallback_start, offset)
+        if started_at is not None:
+            metadata["time_source"] = "file_mtime"
         return TestRecord(
-            test_name=fit_name(name, pad_with=self.report.rsplit("/", 1)[-1]),
+            test_name=fit_name(name, pad_with=self.stem),
             status=status,
             source=SourceRef(self.source.path, self.source.member, point.line),
+            started_at=started_at,
+            finished_at=add_ms(started_at, duration),
             execution_time_ms=duration,
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
             metadata=metadata,
@@ -378,27 +521,14 @@ class _Parser:
             outputs=outputs,
         )
 
-    def _cap(self, text: str) -> str:
-        limit = self.options.max_text_bytes
-        if len(text) <= limit:
-            return text
-        return text[:limit] + f"\n[truncated {len(text) - limit} bytes]\n"
-
-    def _yaml(self, point: _Point) -> tuple[Any, str]:
-        if not point.yaml_lines:
-            return None, ""
-        text = "".join(line if line.endswith("\n") else line + "\n" for line in point.yaml_lines)
-        if point.yaml_lines[0].strip() == "---":
-            body = text.split("\n", 1)[1] if "\n" in text else ""
-        else:
-            body = text
-        if point.yaml_size >= MAX_YAML_BYTES or _nesting(body) > MAX_YAML_DEPTH:
-            return None, text  # too big or too deep to parse: kept as text
-        try:
-            loaded = yaml.load(body, Loader=_SafeLoader)  # noqa: S506 - a safe loader
-        except yaml.YAMLError:
-            return None, text  # invalid YAML is tolerated: the text is kept
-        return _json_safe(loaded), text
+    def check_tap(self, lines: int) -> None:
+        """Refuse a stream that held nothing, or nothing of TAP."""
+        if lines == 0:
+            raise InputError(self.report, "empty file: no TAP in it, nothing to upload")
+        if not self.saw_tap:
+            raise InputError(
+                self.report, "not a TAP stream (no plan, test point or version)", line=lines
+            )
 
     def finish(self) -> Iterator[TestRecord]:
         while self.open_buffered:
@@ -406,16 +536,12 @@ class _Parser:
         yield from self._close_deeper(0)
         top = self.levels[0]
         if top.last is not None:
-            top.last.output.extend(top.pending_output)
-            top.pending_output = []
+            top.last.output.extend(top.pending_output)  # trailing output: the last test's
+            top.pending_output = self._text()
             yield from self._emit(top, top.last)
             top.last = None
         for level in self.levels[1:]:
             yield from level.records  # an unfinished subtest: keep what it had
-        if not self.saw_tap:
-            raise InputError(
-                self.report, "not a TAP stream (no plan, test point or version)", line=1
-            )
         if self.bailed is not None:
             yield self._synthetic(f"Bail out! {self.bailed}", Status.FAILED, "bail out")
         planned = top.plan
@@ -431,35 +557,78 @@ class _Parser:
             yield self._synthetic(f"all tests skipped: {reason}", Status.SKIPPED, "skip all")
         elif planned is not None and top.count < planned and self.bailed is None:
             yield self._synthetic(
-                f"{planned} tests planned but only {top.count} ran", Status.FAILED, "missing tests"
+                f"{top.plan_text} tests planned but only {top.count} ran",
+                Status.FAILED,
+                "missing tests",
             )
         elif planned is not None and top.count > planned:
             yield self._synthetic(
-                f"{top.count} tests ran but the plan promised {planned}",
+                f"{top.count} tests ran but the plan promised {top.plan_text}",
                 Status.FAILED,
                 "plan exceeded",
             )
 
     def _synthetic(self, message: str, status: Status, reason: str) -> TestRecord:
-        stem = self.report.rsplit("/", 1)[-1]
+        top = self.levels[0]
+        metadata: dict[str, Any] = {
+            "format": "tap",
+            "report": self.report,
+            "synthetic": True,
+            "reason": reason,
+            "tap_depth": 0,
+            "tap_version": self.version,
+        }
+        started_at = add_ms(self.options.fallback_start, top.start_ms + top.elapsed_ms)
+        if started_at is not None:
+            metadata["time_source"] = "file_mtime"
         return TestRecord(
-            test_name=fit_name(f"{stem} ({reason})"),
+            test_name=fit_name(f"{self.stem} ({reason})"),
             status=status,
             source=SourceRef(self.source.path, self.source.member, None),
+            started_at=started_at,
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
-            metadata={
-                "format": "tap",
-                "report": self.report,
-                "synthetic": True,
-                "reason": reason,
-                "tap_depth": 0,
-                "tap_version": self.version,
-            },
+            metadata=metadata,
         )
+
+
+def _renamed(record: TestRecord, parent_name: str) -> TestRecord:
+    """``record`` of a subtest that had no name, now under ``parent_name``."""
+    inner_parent = record.metadata.get("parent")
+    name = f"{parent_name} > {record.metadata['name']}"
+    return replace(
+        record,
+        test_name=fit_name(name),
+        metadata={
+            **record.metadata,
+            "name": name,
+            "parent": f"{parent_name} > {inner_parent}" if inner_parent else parent_name,
+        },
+    )
 
 
 class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader (the C one when built): no Python objects, ever."""
+
+
+class _Unfit(Exception):
+    """A parsed YAML value too large or too deep to copy out as JSON."""
+
+
+def _yaml(block: _Text | None) -> tuple[Any, str]:
+    """The parsed diagnostics (None when not parsed) and the block's text."""
+    if block is None:
+        return None, ""
+    text = block.text()
+    body = text.split("\n", 1)[1] if "\n" in text else ""
+    if block.dropped or _nesting(body) > MAX_YAML_DEPTH:
+        return None, text  # too big or too deep to parse: kept as text
+    try:
+        loaded = yaml.load(body, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        return _json_safe(loaded, [MAX_YAML_NODES], 0), text
+    # Invalid YAML is tolerated (the text is kept). ValueError: int() of a 5000-digit
+    # scalar; RecursionError: nesting the cheap depth check did not see.
+    except (yaml.YAMLError, ValueError, RecursionError, _Unfit):
+        return None, text
 
 
 def _nesting(text: str) -> int:
@@ -475,16 +644,20 @@ def _nesting(text: str) -> int:
     return max(deepest, max(indents, default=0) // 2)
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: Any, budget: list[int], depth: int) -> Any:
+    """``value`` with only JSON types: dates become ISO strings, keys strings."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_YAML_DEPTH:
+        raise _Unfit  # aliases re-used exponentially, or self-referencing
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [_json_safe(v, budget, depth + 1) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
-        return str(value)
-    if isinstance(value, bytes):
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)  # NaN and infinities are not JSON
+    if isinstance(value, bytes):  # !!binary
         return value.decode("utf-8", "replace")
     if value is None or isinstance(value, str | int | float | bool):
         return value
@@ -494,6 +667,7 @@ def _json_safe(value: Any) -> Any:
 def _yaml_message(diagnostics: Any) -> str | None:
     if not isinstance(diagnostics, dict):
         return None
+    # node:test writes the assertion text as 'error', some producers 'msg'.
     for key in ("message", "error", "msg"):
         value = diagnostics.get(key)
         if isinstance(value, str) and value.strip():
@@ -509,27 +683,47 @@ def _duration_ms(value: Any) -> int | None:
     return round(value)
 
 
+def _int(digits: str) -> int | None:
+    return int(digits) if len(digits) <= MAX_DIGITS else None
+
+
 def _split_description(rest: str) -> tuple[str, str | None, str | None, int | None]:
-    """Description, directive (SKIP/TODO), its reason, and node-tap's ``# time=``."""
-    cut = _unescaped_hash(rest)
-    description = rest if cut is None else rest[:cut]
-    comment = "" if cut is None else rest[cut + 1 :].strip()
-    description = description.strip().replace("\\#", "#").replace("\\\\", "\\")
+    """Description, directive (SKIP/TODO), its reason, and node-tap's ``# time=``.
+
+    The comment starts at the first unescaped ``#`` that is followed by a directive or
+    ``time=``: tape writes 'not ok 7 known bug #123 # TODO', and '#123' is description.
+    """
+    description, comment = rest, ""
+    for index in _unescaped_hashes(rest):
+        tail = rest[index + 1 :].strip()
+        if _DIRECTIVE.match(tail) or _TIME.match(tail):
+            description, comment = rest[:index], tail
+            break
+    description = _unescape(description.strip())
     directive = reason = None
     duration = None
-    if comment:
-        if match := _DIRECTIVE.match(comment):
-            directive = match.group(1).upper()
-            reason = (match.group(2) or "").replace("\\#", "#").strip(" -") or None
-        if time := _TIME.search(comment):
+    if match := _DIRECTIVE.match(comment):
+        directive = match.group(1).upper()
+        reason = _TIME_COMMENT.sub("", _unescape(match.group(2) or "")).strip(" -") or None
+    if time := _TIME.search(comment):
+        try:
             value = float(time.group(1))
-            duration = round(value * 1000 if (time.group(2) or "ms").lower() == "s" else value)
-        elif directive is None:
-            description = f"{description} # {comment}".strip()
+        except ValueError:  # 'time=1.2.3'
+            value = None
+        if value is not None and value != float("inf"):
+            unit = (time.group(2) or "ms").lower()
+            duration = round(value * 1000 if unit == "s" else value)
     return description, directive, reason, duration
 
 
-def _unescaped_hash(text: str) -> int | None:
+def _unescape(text: str) -> str:
+    """TAP 14 escapes: ``\\#`` is ``#``, ``\\\\`` is a backslash."""
+    return _ESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
+def _unescaped_hashes(text: str) -> Iterator[int]:
+    if "#" not in text:
+        return
     escaped = False
     for index, char in enumerate(text):
         if escaped:
@@ -537,12 +731,11 @@ def _unescaped_hash(text: str) -> int | None:
         elif char == "\\":
             escaped = True
         elif char == "#":
-            return index
-    return None
+            yield index
 
 
-def _read_lines(stream: BinaryIO, report: str) -> Iterator[tuple[int, str, bool]]:
-    """(line number, text, was the line cut) with a cap on line length."""
+def _read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes, was the line cut) with a cap on line length."""
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -556,37 +749,45 @@ def _read_lines(stream: BinaryIO, report: str) -> Iterator[tuple[int, str, bool]
                 more = stream.readline(MAX_LINE_BYTES)
                 if not more or more.endswith(b"\n"):
                     break
-        yield number, raw.decode("utf-8", "replace").rstrip("\r\n"), cut
+            raw = raw[:MAX_LINE_BYTES]
+        yield number, raw, cut
 
 
 def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
     """Yield one :class:`TestRecord` per TAP test point read from ``stream``.
 
     Subtest points are named ``parent > child``; the parent point is a record too.
-    Raises :class:`InputError` for a stream with no TAP in it at all.
+    A missing plan, a plan not met, and ``Bail out!`` each add a synthetic Failed record.
+    Raises :class:`InputError` for an empty stream or one with no TAP in it.
     """
     parser = _Parser(source, options)
     replaced = 0
-    for number, line, cut in _read_lines(stream, parser.report):
-        if "\ufffd" in line:
-            replaced += line.count("\ufffd")
+    first_replaced: int | None = None
+    read = 0
+    number = 0
+    for number, raw, cut in _read_lines(stream):
+        read += len(raw)
+        if not parser.saw_tap and read > SNIFF_BYTES:
+            raise InputError(
+                parser.report,
+                f"not a TAP stream (no plan, test point or version in its first {read} bytes)",
+                line=number,
+            )
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = raw.decode("utf-8", "replace")
+            replaced += 1
+            first_replaced = first_replaced or number
         if cut:
             options.warn(f"{parser.report}:{number}: a line over {MAX_LINE_BYTES} bytes was cut")
+        yield from parser.feed(line.rstrip("\r\n") + "\n", number)
         if parser.bailed is not None:
-            continue  # TAP: nothing after 'Bail out!' counts
-        expect = getattr(parser, "_expect_yaml", None)
-        if expect is not None:
-            parser._expect_yaml = None
-            level, point = expect
-            stripped = line.lstrip(" ")
-            if stripped.rstrip() == "---" and level.last is point:
-                level.in_yaml = True
-                level.yaml_indent = len(line) - len(stripped)
-                point.yaml_lines.append("---")
-                continue
-        yield from parser.feed(line + "\n", number)
+            break  # TAP: nothing after 'Bail out!' counts
+    parser.check_tap(number)
     if replaced:
         options.warn(
-            f"{parser.report}: replaced {replaced} byte sequence(s) that are not UTF-8 with U+FFFD"
+            f"{parser.report}:{first_replaced}: bytes that are not UTF-8 replaced with U+FFFD "
+            f"on {replaced} line(s), the first here"
         )
     yield from parser.finish()

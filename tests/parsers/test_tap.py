@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_plan_first_or_last_and_points_with_or_without_numbers():
     first = parse("1..2\nok 1 - a\nnot ok - b\n")
     last = parse("ok\nok 2 beta\n1..2\n")
     assert [r.status for r in first] == [Status.PASSED, Status.FAILED]
-    assert [r.test_name for r in last] == ["test", "beta"]
+    assert [r.test_name for r in last] == ["test 1", "beta"]  # unnumbered: its place
     assert "tap_number" not in last[0].metadata and last[1].metadata["tap_number"] == 2
 
 
@@ -113,6 +114,7 @@ def test_output_before_a_point_is_its_stdout_and_diagnostics_after_not_ok_its_fa
     )
     assert first.outputs[0].text == "console says hi\n# a comment\n"
     assert "Failed test 'b'" in second.failure_text and "line 5" in second.failure_text
+    assert second.error_message == "b"  # a comment is never the message: it may be the next test's
 
 
 def test_missing_tests_and_missing_plan_are_not_silently_green():
@@ -170,3 +172,167 @@ def test_nested_yaml_bomb_is_not_parsed():
 
 def test_one_character_names_are_padded_with_the_report_name():
     assert parse("1..1\nok 1 - a\n")[0].test_name == "r.tap.a"
+
+
+def test_pytest_error_line_and_mocha_indented_error_are_the_message():
+    pytest_record, mocha_record = parse(
+        "1..2\nnot ok 1 t.py::test_x\n# t.py:3: in test_x\n# E   AssertionError: dicts differ\n"
+        "not ok 2 adds\n  objects differ\n      at Context (t.js:1:1)\n"
+    )
+    assert pytest_record.error_message == "AssertionError: dicts differ"
+    assert mocha_record.error_message == "objects differ"
+    assert "at Context" in mocha_record.failure_text
+
+
+def test_unindented_output_after_a_failure_belongs_to_the_next_test():
+    failing, following = parse("1..2\nnot ok 1 - a\n# diag\nstray stdout\nok 2 - b\n")
+    assert failing.failure_text == "# diag" and failing.error_message == "a"
+    assert following.outputs[0].text == "stray stdout\n"
+
+
+def test_hash_in_a_description_before_the_directive_stays():
+    record = parse("1..1\nnot ok 1 known bug #123 # TODO later\n")[0]
+    assert record.test_name == "known bug #123"
+    assert record.status is Status.KNOWN_FAIL and record.error_message == "later"
+    assert parse("1..1\nok 1 - todos are listed\n")[0].status is Status.PASSED
+
+
+def test_time_comment_is_cut_from_a_skip_reason():
+    record = parse("1..1\nok 1 - s # SKIP no db # time=2ms\n")[0]
+    assert record.metadata["directive_reason"] == "no db"
+    assert record.execution_time_ms == 2
+
+
+def test_metadata_names_the_report_the_line_and_the_number():
+    record = parse("TAP version 13\n1..1\n# out\nok 7 - a1\n")[0]
+    assert {k: record.metadata[k] for k in ("format", "report", "tap_number", "line")} == {
+        "format": "tap",
+        "report": "r.tap",
+        "tap_number": 7,
+        "line": 4,
+    }
+    assert record.source.line == 4
+
+
+def test_yaml_dates_are_json_strings():
+    record = parse("1..1\nnot ok 1 - x\n  ---\n  when: 2024-01-02\n  ...\n")[0]
+    assert record.metadata["yaml"] == {"when": "2024-01-02"}
+
+
+def test_started_at_counts_up_from_the_fallback_start():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    options = ParseOptions(warn=lambda m: None, fallback_start=start)
+    text = b"1..3\nok 1 - a # time=10ms\nok 2 - b\n  ---\n  duration_ms: 5\n  ...\nok 3 - c\n"
+    a, b, c = tap.parse(io.BytesIO(text), SourceRef("r.tap"), options)
+    assert a.started_at == start and a.finished_at == start + timedelta(milliseconds=10)
+    assert b.started_at == start + timedelta(milliseconds=10) and b.execution_time_ms == 5
+    assert c.started_at == start + timedelta(milliseconds=15) and c.finished_at is None
+    assert c.metadata["time_source"] == "file_mtime"
+    assert parse("1..1\nok 1 - a # time=1ms\n")[0].started_at is None
+
+
+def test_subtest_children_start_with_their_parent():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    options = ParseOptions(warn=lambda m: None, fallback_start=start)
+    text = (
+        b"1..2\nok 1 - first # time=100ms\n# Subtest: grp\n    ok 1 - x # time=3ms\n"
+        b"    ok 2 - y # time=4ms\n    1..2\nok 2 - grp # time=9ms\n"
+    )
+    x, y, g = [r for r in tap.parse(io.BytesIO(text), SourceRef("r.tap"), options)][1:]
+    assert (x.test_name, y.test_name, g.test_name) == ("grp > x", "grp > y", "grp")
+    assert x.started_at == g.started_at == start + timedelta(milliseconds=100)
+    assert y.started_at == start + timedelta(milliseconds=103)
+
+
+def test_named_subtests_stream_before_their_parent_point_is_read():
+    text = b"# Subtest: outer\n    ok 1 - a\n    ok 2 - b\n    1..2\nok 1 - outer\n1..1\n"
+    stream = io.BytesIO(text)
+    records = tap.parse(stream, SourceRef("r.tap"), ParseOptions(warn=lambda m: None))
+    first = next(records)
+    assert first.test_name == "outer > a" and first.metadata["parent"] == "outer"
+    assert stream.tell() < text.index(b"ok 1 - outer")  # not buffered until the parent
+    assert [r.test_name for r in records] == ["outer > b", "outer"]
+
+
+def test_headerless_indented_subtest_is_named_when_its_parent_closes():
+    records = parse("1..1\n    ok 1 - inner\n    1..1\nok 1 - outer\n")
+    assert [(r.test_name, r.metadata.get("parent")) for r in records] == [
+        ("outer > inner", "outer"),
+        ("outer", None),
+    ]
+
+
+def test_parent_metadata_is_the_direct_parent():
+    records = parse(
+        "# Subtest: a\n    # Subtest: b\n        ok 1 - c\n        1..1\n    ok 1 - b\n"
+        "    1..1\nok 1 - a\n1..1\n"
+    )
+    assert records[0].test_name == "a > b > c" and records[0].metadata["parent"] == "a > b"
+    assert records[1].metadata["parent"] == "a" and "parent" not in records[2].metadata
+
+
+def test_test2_subtest_point_named_subtest_colon_takes_the_header_name():
+    records = parse("# Subtest: streamy\n    ok 1 - e\n    1..1\nok 1 - Subtest: streamy\n1..1\n")
+    assert [r.test_name for r in records] == ["streamy > e", "streamy"]
+
+
+def test_bail_out_inside_a_subtest_stops_everything():
+    records = parse("1..2\n# Subtest: s\n    ok 1 - a\n    Bail out! disk full\nok 2 - later\n")
+    assert records[-1].synthetic and records[-1].error_message == "Bail out! disk full"
+    assert "later" not in [r.test_name for r in records]
+    assert sum(r.synthetic for r in records) == 1  # no "planned but" record on top
+
+
+def test_output_is_capped_with_an_explicit_marker():
+    text = b"1..1\n" + b"x" * 99 + b"\n" + b"y" * 500 + b"\nok 1 - a\n"
+    options = ParseOptions(warn=lambda m: None, max_text_bytes=100)
+    record = next(tap.parse(io.BytesIO(text), SourceRef("r.tap"), options))
+    artifact = record.outputs[0]
+    assert artifact.text == "x" * 99 + "\n" + "\n[truncated 501 bytes]\n"
+    assert artifact.truncated_bytes == 501
+
+
+def test_yaml_alias_bomb_is_kept_as_text_not_expanded():
+    lines = ["  a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    body = "\n".join(lines)
+    record = parse(f"1..1\nnot ok 1 - x\n  ---\n{body}\n  ...\n")[0]
+    assert "yaml" not in record.metadata and "*a7" in record.failure_text
+
+
+def test_yaml_huge_integer_is_tolerated_and_huge_test_numbers_stay_text():
+    records = parse(f"1..1\nnot ok {'9' * 5000} - x\n  ---\n  n: {'1' * 5000}\n  ...\n")
+    assert records[0].metadata["tap_number"] == "9" * 5000
+    assert "yaml" not in records[0].metadata
+    huge_plan = parse(f"1..{'5' * 40}\nok 1 - a\n")
+    assert huge_plan[-1].error_message == f"{'5' * 40} tests planned but only 1 ran"
+
+
+def test_empty_stream_is_refused_as_empty():
+    with pytest.raises(InputError, match="empty file"):
+        parse(b"")
+
+
+def test_binary_garbage_is_refused_early(monkeypatch):
+    monkeypatch.setattr(tap, "SNIFF_BYTES", 1000)
+    garbage = b"\x00\x01\xfe\xff" * 100 + b"\n"
+    stream = io.BytesIO(garbage * 1000 + b"1..1\nok 1\n")
+    warnings: list[str] = []
+    with pytest.raises(InputError, match="not a TAP stream") as caught:
+        list(tap.parse(stream, SourceRef("g.bin"), ParseOptions(warn=warnings.append)))
+    assert caught.value.line == 3 and caught.value.path == "g.bin"
+    assert stream.tell() < 10_000 and warnings == []  # stopped early, no noise before it
+
+
+def test_overlong_line_is_cut_with_a_warning(monkeypatch):
+    monkeypatch.setattr(tap, "MAX_LINE_BYTES", 50)
+    warnings: list[str] = []
+    records = parse("1..1\n" + "z" * 200 + "\nok 1 - after\n", warnings)
+    assert records[0].test_name == "after" and records[0].outputs[0].text == "z" * 50 + "\n"
+    assert warnings == ["r.tap:2: a line over 50 bytes was cut"]
+
+
+def test_invalid_utf8_warning_names_the_first_line():
+    warnings: list[str] = []
+    parse(b"1..2\nok 1 - a\nok 2 - \xff\n# \xfe\n", warnings)
+    assert len(warnings) == 1 and warnings[0].startswith("r.tap:3:") and "2 line(s)" in warnings[0]
