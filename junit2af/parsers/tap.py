@@ -17,7 +17,7 @@ A subtest announced by ``# Subtest: name`` or node-tap's ``ok 1 - name {`` strea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, BinaryIO
@@ -120,6 +120,19 @@ _BAIL = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
 _PRAGMA = re.compile(r"^pragma\s+([+-]\w+)", re.IGNORECASE)
 
 
+@dataclass
+class TapSummary:
+    """What a TAP stream said about itself, for counting against other tools.
+
+    tap-parser and ``prove`` count the top-level points; junit2af's records are the
+    leaves (a group point is not a record), so the two are different figures.
+    """
+
+    top_level: int = 0  # top-level test points
+    top_level_failed: int = 0  # of them, 'not ok' without a directive
+    plan: int | None = None  # the top-level plan, when there was one
+
+
 class _Text:
     """Text kept up to ``limit`` UTF-8 bytes; what is cut is counted for the marker."""
 
@@ -190,6 +203,14 @@ class _Point:
     subtests: int = 0  # points of its subtest, streamed or not
     subtest_ms: int = 0  # their durations, the parent's when it has none of its own
     buffered: bool = False  # node-tap's 'ok 1 - name {' form: children follow
+    #: a Failed record came out of its subtest (at any depth)
+    child_failed: bool = False
+    #: its subtest's plan was not met: 'N tests planned but only M ran'
+    plan_problem: str | None = None
+    #: its subtest was '1..0 # SKIP why' (Test::More's skip_all in a subtest)
+    skip_all: str | None = None
+    #: what its subtest printed after its last point (Test::More's '# Looks like...')
+    trailing: _Text | None = None
 
 
 @dataclass
@@ -207,6 +228,8 @@ class _Level:
     count: int = 0
     last: _Point | None = None  # emitted when the next point (or the end) comes
     records: list[TestRecord] = field(default_factory=list)  # named when the parent closes
+    failed_points: int = 0  # its own points that are 'not ok' without a directive
+    failed: bool = False  # a Failed record came out of it (at any depth)
     in_yaml: bool = False
     yaml_indent: int = 0
 
@@ -222,6 +245,9 @@ class _Parser:
         self.bailed: str | None = None
         self.saw_tap = False
         self.open_buffered: list[_Point] = []  # node-tap '{' parents
+        self.yaml_refused = 0  # YAML blocks kept as text because they may be hostile
+        self.yielded = 0  # records given out (or held for a parent to name)
+        self.summary = TapSummary()
         self.expect_yaml: tuple[_Level, _Point] | None = None
 
     def _text(self) -> _Text:
@@ -346,13 +372,17 @@ class _Parser:
             if parent.last is not None:
                 yield from self._emit(parent, parent.last)
                 parent.last = None
+            # What was printed before a subtest started is its first test's output, not
+            # the output of the group point that closes it (node-tap prints console.log
+            # lines of a subtest before its '# Subtest:' header).
             self.levels.append(
                 _Level(
                     depth=len(self.levels),
-                    pending_output=self._text(),
+                    pending_output=parent.pending_output,
                     start_ms=parent.start_ms + parent.elapsed_ms,
                 )
             )
+            parent.pending_output = self._text()
 
     # -- test points -------------------------------------------------------------------
 
@@ -384,8 +414,16 @@ class _Parser:
         )
         level.pending_output = self._text()
         level.count += 1
+        if not point.ok and point.directive is None:
+            level.failed_points += 1
         if len(self.levels) > depth + 1:
             child = self.levels[depth + 1]
+            if child.count == 0 and not child.pending_output.empty:
+                # A subtest without points: what it printed (and what was printed
+                # before its '# Subtest:' header) is this test's output.
+                child.pending_output.extend(point.output)
+                point.output = child.pending_output
+                child.pending_output = self._text()
             self._adopt(point, child)
             # Test2 names a streamed subtest's point 'Subtest: name'.
             if child.name and point.description in ("", f"Subtest: {child.name}"):
@@ -394,7 +432,9 @@ class _Parser:
         if buffered:
             self.open_buffered.append(point)
             yield from self._open(depth + 1)
-            self.levels[depth + 1].name = point.description or None
+            child = self.levels[depth + 1]
+            child.name = point.description or None
+            child.pending_output, point.output = point.output, child.pending_output
         else:
             level.last = point
             self.expect_yaml = (level, point)
@@ -404,6 +444,19 @@ class _Parser:
         point.children = child.records
         point.subtests = child.count
         point.subtest_ms = child.elapsed_ms
+        point.child_failed = child.failed
+        if child.last is None and not child.pending_output.blank:
+            point.trailing = child.pending_output
+        if child.plan == 0 and child.count == 0:
+            reason = child.plan_reason or ""
+            if match := _DIRECTIVE.match(reason):
+                point.skip_all = (match.group(2) or "").strip() or "skipped"
+        elif child.plan is not None and child.count != child.plan:
+            point.plan_problem = (
+                f"{child.plan_text} tests planned but {child.count} ran"
+                if child.count > child.plan
+                else f"{child.plan_text} tests planned but only {child.count} ran"
+            )
 
     def _close_deeper(self, depth: int) -> Iterator[TestRecord]:
         """A line at ``depth`` ends any deeper subtest still open (its last point)."""
@@ -429,24 +482,139 @@ class _Parser:
         return "".join(f"{name} > " for name in names)
 
     def _emit(self, level: _Level, point: _Point) -> Iterator[TestRecord]:
+        """The records of a finished point: itself when it is a test, else its group's.
+
+        A point whose subtest held points is a group (a describe block, a ``t.test`` with
+        assertions, a Test::More ``subtest``): every producer writes one after its
+        children, and its result only summarises theirs. Its leaves are the tests, so
+        that the records count what the framework counts. The group gives a record of its
+        own only when its result says something its children do not (see _group_record).
+        """
         prefix = self._prefix(point.depth)
-        record = self._record(level, point, prefix or "")
+        name = (prefix or "") + _local_name(point)
         # Children whose subtest had no name while they were read are named now.
-        parent_name = record.metadata["name"]
-        records = [_renamed(child, parent_name) for child in point.children]
-        records.append(record)
+        records = [_renamed(child, name) for child in point.children]
+        own = (
+            self._group_record(level, point, name, prefix or "")
+            if point.subtests
+            else self._record(level, point, name, prefix or "")
+        )
+        if own is not None:
+            records.append(own)
+        self.yielded += len(records) - len(point.children)
+        if point.child_failed or (own is not None and own.status is Status.FAILED):
+            level.failed = True
         if prefix is not None:
             yield from records
         else:
             level.records.extend(records)
 
+    def _diagnostics(self, point: _Point) -> tuple[Any, str]:
+        """The point's YAML block, parsed when it is safe to; a warning when it is not."""
+
+        def refused(why: str) -> None:
+            self.yaml_refused += 1
+            if self.yaml_refused == 1:
+                self.options.warn(
+                    f"{self.report}:{point.line}: YAML diagnostics kept as text, not parsed: {why}"
+                )
+
+        return _yaml(point.yaml, refused)
+
+    def _clock(self, level: _Level, point: _Point, duration: int | None) -> datetime | None:
+        """When ``point`` started; moves its level's clock past it."""
+        # TAP has no timestamps: a test starts when the tests before it have ended,
+        # counted from the report's mtime. Sequential by assumption; node:test's
+        # concurrency, if any, is not in the stream.
+        offset = level.start_ms + level.elapsed_ms
+        level.elapsed_ms += duration if duration is not None else point.subtest_ms
+        return add_ms(self.options.fallback_start, offset)
+
+    def _group_record(
+        self, level: _Level, point: _Point, name: str, prefix: str
+    ) -> TestRecord | None:
+        """A group's own failure, when none of its tests failed; else nothing.
+
+        node:test fails a describe whose after() hook threw, or a test whose own body
+        threw after its subtests passed; Test::More fails a subtest whose plan was not
+        met; node-tap a subtest that timed out. Those failures are in no leaf, so they
+        become one synthetic Failed record named after the group.
+        """
+        diagnostics, yaml_text = self._diagnostics(point)
+        duration = point.duration_ms
+        if duration is None and isinstance(diagnostics, dict):
+            duration = _duration_ms(diagnostics.get("duration_ms"))
+        started_at = self._clock(level, point, duration)
+        if point.ok or point.directive is not None or point.child_failed:
+            return None
+        detail = (
+            _yaml_message(diagnostics)
+            or point.plan_problem
+            or point.error_line
+            or "the group's own result was 'not ok'"
+        )
+        message = (
+            f"group failed, none of its {point.subtests} test(s) did: {detail}"
+            if detail
+            else "group failed"
+        )
+        metadata: dict[str, Any] = {
+            "format": "tap",
+            "report": self.report,
+            "name": name,
+            "synthetic": True,
+            "reason": "group failed",
+            "tap_version": self.version,
+            "tap_depth": point.depth,
+            "line": point.line,
+            "subtests": point.subtests,
+        }
+        if prefix:
+            metadata["parent"] = prefix[:-3]
+        if point.number is not None:
+            value = _int(point.number)
+            metadata["tap_number"] = point.number if value is None else value
+        if isinstance(diagnostics, dict):
+            failure_type = diagnostics.get("failureType")
+            if isinstance(failure_type, str):
+                metadata["failure_type"] = failure_type  # node:test: hookFailed, ...
+        if started_at is not None:
+            metadata["time_source"] = "file_mtime"
+        parts = [yaml_text]
+        for extra in (point.diagnostics, point.trailing):
+            if extra is not None:
+                parts.append(extra.text().removesuffix("\n"))
+        outputs: tuple[TextArtifact, ...] = ()
+        if not point.output.blank:
+            outputs = (
+                TextArtifact(
+                    "stdout.log", point.output.text(), truncated_bytes=point.output.dropped
+                ),
+            )
+        return TestRecord(
+            test_name=fit_name(name, pad_with=self.stem),
+            status=Status.FAILED,
+            source=SourceRef(self.source.path, self.source.member, point.line),
+            started_at=started_at,
+            finished_at=add_ms(started_at, duration),
+            execution_time_ms=duration,
+            error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
+            metadata=metadata,
+            failure_text="\n".join(p for p in parts if p) or None,
+            outputs=outputs,
+        )
+
     # -- records -----------------------------------------------------------------------
 
-    def _record(self, level: _Level, point: _Point, prefix: str) -> TestRecord:
-        local = point.description or f"test {point.number or point.ordinal}"
-        name = prefix + local
+    def _record(self, level: _Level, point: _Point, name: str, prefix: str) -> TestRecord:
+        reason = point.reason
         if point.directive == "SKIP":
             status = Status.SKIPPED
+        elif point.skip_all is not None and point.directive is None:
+            # '1..0 # SKIP why' in its subtest: the test was skipped, whatever the
+            # point says (Test::More's parent line is then 'ok 9 # skip why').
+            status = Status.SKIPPED
+            reason = point.skip_all
         elif point.directive == "TODO":
             status = Status.KNOWN_FAIL
         else:
@@ -468,16 +636,17 @@ class _Parser:
             metadata["directive"] = point.directive.lower()
             if point.reason:
                 metadata["directive_reason"] = point.reason
+        elif point.skip_all is not None:
+            metadata["directive"] = "skip"
+            metadata["directive_reason"] = point.skip_all
         if point.directive == "TODO":
             metadata["todo_passed"] = point.ok
-        diagnostics, yaml_text = _yaml(point.yaml)
+        diagnostics, yaml_text = self._diagnostics(point)
         if diagnostics is not None:
             metadata["yaml"] = diagnostics
         duration = point.duration_ms
         if duration is None and isinstance(diagnostics, dict):
             duration = _duration_ms(diagnostics.get("duration_ms"))
-        if point.subtests:
-            metadata["subtests"] = point.subtests
         message = None
         failure_text = None
         if status is Status.FAILED or (status is Status.KNOWN_FAIL and not point.ok):
@@ -492,7 +661,7 @@ class _Parser:
             parts = [p for p in (yaml_text, diagnostic_text.removesuffix("\n")) if p]
             failure_text = "\n".join(parts) or None
         elif status is Status.KNOWN_FAIL or status is Status.SKIPPED:
-            message = point.reason
+            message = reason
         outputs: tuple[TextArtifact, ...] = ()
         if not point.output.blank:
             outputs = (
@@ -500,12 +669,7 @@ class _Parser:
                     "stdout.log", point.output.text(), truncated_bytes=point.output.dropped
                 ),
             )
-        # TAP has no timestamps: a test starts when the tests before it have ended,
-        # counted from the report's mtime. Sequential by assumption; node:test's
-        # concurrency, if any, is not in the stream.
-        offset = level.start_ms + level.elapsed_ms
-        level.elapsed_ms += duration if duration is not None else point.subtest_ms
-        started_at = add_ms(self.options.fallback_start, offset)
+        started_at = self._clock(level, point, duration)
         if started_at is not None:
             metadata["time_source"] = "file_mtime"
         return TestRecord(
@@ -542,6 +706,14 @@ class _Parser:
             top.last = None
         for level in self.levels[1:]:
             yield from level.records  # an unfinished subtest: keep what it had
+        self.summary.top_level = top.count
+        self.summary.top_level_failed = top.failed_points
+        self.summary.plan = top.plan
+        if self.yaml_refused > 1:
+            self.options.warn(
+                f"{self.report}: {self.yaml_refused} YAML diagnostic blocks kept as text, "
+                "not parsed (the first is named above)"
+            )
         if self.bailed is not None:
             yield self._synthetic(f"Bail out! {self.bailed}", Status.FAILED, "bail out")
         planned = top.plan
@@ -556,12 +728,20 @@ class _Parser:
             reason = top.plan_reason or "no reason given"
             yield self._synthetic(f"all tests skipped: {reason}", Status.SKIPPED, "skip all")
         elif planned is not None and top.count < planned and self.bailed is None:
+            self.options.warn(
+                f"{self.report}: the plan says {top.plan_text} tests, {top.count} "
+                "top-level test point(s) were read"
+            )
             yield self._synthetic(
                 f"{top.plan_text} tests planned but only {top.count} ran",
                 Status.FAILED,
                 "missing tests",
             )
         elif planned is not None and top.count > planned:
+            self.options.warn(
+                f"{self.report}: the plan says {top.plan_text} tests, {top.count} "
+                "top-level test point(s) were read"
+            )
             yield self._synthetic(
                 f"{top.count} tests ran but the plan promised {top.plan_text}",
                 Status.FAILED,
@@ -569,6 +749,7 @@ class _Parser:
             )
 
     def _synthetic(self, message: str, status: Status, reason: str) -> TestRecord:
+        self.yielded += 1
         top = self.levels[0]
         metadata: dict[str, Any] = {
             "format": "tap",
@@ -589,6 +770,11 @@ class _Parser:
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
             metadata=metadata,
         )
+
+
+def _local_name(point: _Point) -> str:
+    """A point's own name: its description, else ``test N`` (its number or place)."""
+    return point.description or f"test {point.number or point.ordinal}"
 
 
 def _renamed(record: TestRecord, parent_name: str) -> TestRecord:
@@ -614,21 +800,88 @@ class _Unfit(Exception):
     """A parsed YAML value too large or too deep to copy out as JSON."""
 
 
-def _yaml(block: _Text | None) -> tuple[Any, str]:
-    """The parsed diagnostics (None when not parsed) and the block's text."""
+def _yaml(block: _Text | None, refused: Callable[[str], None]) -> tuple[Any, str]:
+    """The parsed diagnostics (None when not parsed) and the block's text.
+
+    ``refused`` hears why a block that may be hostile was kept as text (too big, too
+    deep, or expanding past :data:`MAX_YAML_NODES` through aliases); invalid YAML is
+    ordinary (tap-parser's fixtures have 'garbage YAML') and kept as text silently.
+    """
     if block is None:
         return None, ""
     text = block.text()
     body = text.split("\n", 1)[1] if "\n" in text else ""
-    if block.dropped or _nesting(body) > MAX_YAML_DEPTH:
-        return None, text  # too big or too deep to parse: kept as text
+    if block.dropped:
+        refused(f"over {MAX_YAML_BYTES} bytes")
+        return None, text
+    if _nesting(body) > MAX_YAML_DEPTH:
+        refused(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        return None, text
+    loader = _SafeLoader(body)
     try:
-        loaded = yaml.load(body, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        # Compose first: PyYAML's node graph shares an aliased node, so composing costs
+        # what the text costs. Its size with every alias expanded is counted on that
+        # graph, and a block past the budget is never constructed: merge keys
+        # ('<<: [*a, *a]') copy pairs while constructing (PyYAML < 6.0.3 copies every
+        # one), and copying the result out as JSON expands plain aliases.
+        node = loader.get_single_node()
+        if node is None:
+            return None, text
+        size = _expanded_size(node, MAX_YAML_NODES)
+        if size > MAX_YAML_NODES:
+            refused(
+                f"its aliases expand to more than {MAX_YAML_NODES} nodes"
+                if size != _CYCLE
+                else "an alias refers to a node that holds it"
+            )
+            return None, text
+        loaded = loader.construct_document(node)
         return _json_safe(loaded, [MAX_YAML_NODES], 0), text
     # Invalid YAML is tolerated (the text is kept). ValueError: int() of a 5000-digit
     # scalar; RecursionError: nesting the cheap depth check did not see.
     except (yaml.YAMLError, ValueError, RecursionError, _Unfit):
         return None, text
+    finally:
+        loader.dispose()
+
+
+#: What _expanded_size gives for a node that contains itself through an alias.
+_CYCLE = 1 << 62
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many nodes ``root`` has with every alias copied out (at most ``limit`` + 1).
+
+    Counted once per distinct node (memoised), so the cost is the composed graph's, not
+    the expansion's: a 612-byte "billion laughs" block is counted in microseconds.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            sizes[key] = min(limit + 1, 1 + sum(sizes[id(child)] for child in children))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            return _CYCLE
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _nesting(text: str) -> int:
@@ -690,22 +943,31 @@ def _int(digits: str) -> int | None:
 def _split_description(rest: str) -> tuple[str, str | None, str | None, int | None]:
     """Description, directive (SKIP/TODO), its reason, and node-tap's ``# time=``.
 
-    The comment starts at the first unescaped ``#`` that is followed by a directive or
-    ``time=``: tape writes 'not ok 7 known bug #123 # TODO', and '#123' is description.
+    The directive is at the *last* unescaped ``#`` followed by SKIP or TODO (any case):
+    tape writes 'not ok 7 known bug #123 # TODO' and node:test 'name \\#123 # TODO', and
+    what comes before is the description. Without a directive, node-tap's trailing
+    ``# time=12ms`` comment is cut off the description the same way.
     """
+    hashes = list(_unescaped_hashes(rest))
     description, comment = rest, ""
-    for index in _unescaped_hashes(rest):
-        tail = rest[index + 1 :].strip()
-        if _DIRECTIVE.match(tail) or _TIME.match(tail):
-            description, comment = rest[:index], tail
+    for index in reversed(hashes):
+        if _DIRECTIVE.match(rest[index + 1 :].lstrip()):
+            description, comment = rest[:index], rest[index + 1 :].strip()
+            break
+    time_comment = ""
+    for index in reversed(hashes):
+        if index < len(description) and _TIME.match(description[index + 1 :].lstrip()):
+            # 'ok 1 - name # time=12ms', or before a directive: 'name # time=1ms # SKIP'
+            time_comment = description[index + 1 :]
+            description = description[:index]
             break
     description = _unescape(description.strip())
     directive = reason = None
-    duration = None
     if match := _DIRECTIVE.match(comment):
         directive = match.group(1).upper()
         reason = _TIME_COMMENT.sub("", _unescape(match.group(2) or "")).strip(" -") or None
-    if time := _TIME.search(comment):
+    duration = None
+    if time := (_TIME.search(comment) or _TIME.match(time_comment.lstrip())):
         try:
             value = float(time.group(1))
         except ValueError:  # 'time=1.2.3'
@@ -753,14 +1015,24 @@ def _read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes, bool]]:
         yield number, raw, cut
 
 
-def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
-    """Yield one :class:`TestRecord` per TAP test point read from ``stream``.
+def parse(
+    stream: BinaryIO,
+    source: SourceRef,
+    options: ParseOptions,
+    summary: TapSummary | None = None,
+) -> Iterator[TestRecord]:
+    """Yield one :class:`TestRecord` per TAP test (a point with no subtest) in ``stream``.
 
-    Subtest points are named ``parent > child``; the parent point is a record too.
-    A missing plan, a plan not met, and ``Bail out!`` each add a synthetic Failed record.
-    Raises :class:`InputError` for an empty stream or one with no TAP in it.
+    Subtest points are named ``parent > child``; a point whose subtest held points is a
+    group and gives no record, unless it failed where none of its tests did (one
+    synthetic Failed record for it). A missing plan, a plan not met, and ``Bail out!``
+    each add a synthetic Failed record. ``summary``, when given, is filled with what the
+    stream said of itself at the end. Raises :class:`InputError` for an empty stream or
+    one with no TAP in it.
     """
     parser = _Parser(source, options)
+    if summary is not None:
+        parser.summary = summary
     replaced = 0
     first_replaced: int | None = None
     read = 0
@@ -791,3 +1063,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             f"on {replaced} line(s), the first here"
         )
     yield from parser.finish()
+    # Never a silent zero. finish() always adds a record for a stream without points
+    # (no plan, skip all); this is the guard for a rule that would forget to.
+    if not parser.yielded:
+        options.warn(f"{parser.report}: a TAP stream of {number} line(s) gave no test")
