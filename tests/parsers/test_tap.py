@@ -337,3 +337,142 @@ def test_invalid_utf8_warning_names_the_first_line():
     warnings: list[str] = []
     parse(b"1..2\nok 1 - a\nok 2 - \xff\n# \xfe\n", warnings)
     assert len(warnings) == 1 and warnings[0].startswith("r.tap:3:") and "2 line(s)" in warnings[0]
+
+
+# -- groups (issue #12 rule 1) -------------------------------------------------------------
+
+
+def test_group_points_are_not_records_only_their_leaves():
+    records = parse(
+        "TAP version 14\n# Subtest: pass simple\n    ok 1 - one plus one\n    1..1\n"
+        "ok 1 - pass simple # time=3ms\nok 2 - skipped # SKIP later\n1..2\n"
+    )
+    assert [(r.test_name, r.status) for r in records] == [
+        ("pass simple > one plus one", Status.PASSED),
+        ("skipped", Status.SKIPPED),
+    ]
+
+
+def test_group_failed_by_its_own_hook_is_one_synthetic_failed_record():
+    records = parse(
+        "TAP version 13\n# Subtest: hook fails\n    # Subtest: child\n    ok 1 - child\n"
+        "      ---\n      duration_ms: 1\n      ...\n    1..1\nnot ok 1 - hook fails\n  ---\n"
+        "  type: 'suite'\n  failureType: 'hookFailed'\n  error: 'after hook boom'\n  ...\n1..1\n"
+    )
+    leaf, group = records
+    assert (leaf.test_name, leaf.status) == ("hook fails > child", Status.PASSED)
+    assert (group.test_name, group.status) == ("hook fails", Status.FAILED)
+    assert group.synthetic and group.metadata["reason"] == "group failed"
+    assert group.metadata["failure_type"] == "hookFailed"
+    assert group.error_message == "group failed, none of its 1 test(s) did: after hook boom"
+    assert "failureType: 'hookFailed'" in group.failure_text
+
+
+def test_group_failed_because_a_child_failed_gives_no_extra_record():
+    records = parse("# Subtest: g\n    ok 1 - a\n    not ok 2 - b\n    1..2\nnot ok 1 - g\n1..1\n")
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("g > a", Status.PASSED, False),
+        ("g > b", Status.FAILED, False),
+    ]
+
+
+def test_a_failure_deep_down_counts_for_every_group_above_it():
+    records = parse(
+        "# Subtest: a\n    # Subtest: b\n        not ok 1 - c\n        1..1\n"
+        "    not ok 1 - b\n    1..1\nnot ok 1 - a\n1..1\n"
+    )
+    assert [(r.test_name, r.synthetic) for r in records] == [("a > b > c", False)]
+
+
+def test_test_more_subtest_with_a_failing_plan_is_a_synthetic_failure():
+    records = parse(
+        "# Subtest: parent\n    1..3\n    ok 1 - one\n    ok 2 - two\n"
+        "    # Looks like you planned 3 tests but ran 2.\nnot ok 1 - parent\n1..1\n"
+    )
+    one, two, group = records
+    assert group.synthetic and group.test_name == "parent"
+    assert (
+        group.error_message
+        == "group failed, none of its 2 test(s) did: 3 tests planned but only 2 ran"
+    )
+    assert "Looks like you planned 3 tests but ran 2." in group.failure_text
+
+
+def test_todo_or_passing_group_with_passing_children_gives_nothing_extra():
+    records = parse(
+        "# Subtest: g\n    ok 1 - a\n    1..1\nnot ok 1 - g # TODO later\n"
+        "# Subtest: h\n    ok 1 - b\n    1..1\nok 2 - h\n1..2\n"
+    )
+    assert [r.test_name for r in records] == ["g > a", "h > b"]
+
+
+def test_subtest_with_skip_all_plan_and_no_points_is_one_skipped_record():
+    records = parse("# Subtest: sub\n    1..0 # SKIP no database\nok 1 - sub\n1..1\n")
+    (record,) = records
+    assert (record.test_name, record.status) == ("sub", Status.SKIPPED)
+    assert record.error_message == "no database" and not record.synthetic
+
+
+def test_output_before_a_subtest_header_goes_to_its_first_test():
+    first, second = parse(
+        "TAP version 14\nhello from stdout\n# Subtest: g\n    ok 1 - a\n    ok 2 - b\n"
+        "    1..2\nok 1 - g\n1..1\n"
+    )
+    assert first.outputs[0].text == "hello from stdout\n" and second.outputs == ()
+
+
+def test_node_tap_buffered_group_failure_is_kept():
+    records = parse("TAP version 13\nnot ok 1 - grp {\n    ok 1 - a\n    1..1\n}\n1..1\n")
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("grp > a", Status.PASSED, False),
+        ("grp", Status.FAILED, True),
+    ]
+
+
+def test_summary_counts_top_level_points_as_tap_parser_does():
+    summary = tap.TapSummary()
+    text = b"# Subtest: g\n    ok 1 - a\n    not ok 2 - b\n    1..2\nnot ok 1 - g\nok 2 - c\n1..2\n"
+    records = list(
+        tap.parse(io.BytesIO(text), SourceRef("r.tap"), ParseOptions(warn=print), summary=summary)
+    )
+    assert len(records) == 3
+    assert (summary.top_level, summary.top_level_failed, summary.plan) == (2, 1, 2)
+
+
+def test_plan_disagreement_is_a_warning_with_both_figures():
+    warnings: list[str] = []
+    parse("1..3\nok 1 - a\n", warnings)
+    assert warnings == ["r.tap: the plan says 3 tests, 1 top-level test point(s) were read"]
+
+
+# -- directives (issue #12 rule 2) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "status", "reason"),
+    [
+        ("not ok 5 known bug #123 # TODO", "known bug #123", Status.KNOWN_FAIL, None),
+        (
+            "not ok 5 - known bug \\#123 \\# TODO # TODO",
+            "known bug #123 # TODO",
+            Status.KNOWN_FAIL,
+            None,
+        ),
+        ("ok 3 # skip", "test 3", Status.SKIPPED, None),
+        ("ok 3 #SKIPPED: no db", "test 3", Status.SKIPPED, "no db"),
+        ("ok 1 - a # TODO b # skip c", "a # TODO b", Status.SKIPPED, "c"),
+        ("ok 1 - todo list #42", "todo list #42", Status.PASSED, None),
+        ("not ok 1 - xy # todo later #7", "xy", Status.KNOWN_FAIL, "later #7"),
+        ("ok 1 - slow # SKIP why # time=3ms", "slow", Status.SKIPPED, "why"),
+        ("ok 1 - # TODO", "test 1", Status.KNOWN_FAIL, None),
+    ],
+)
+def test_directive_is_at_the_last_unescaped_hash(line, name, status, reason):
+    (record,) = parse(f"1..1\n{line}\n")
+    assert (record.test_name, record.status) == (name, status)
+    assert record.metadata.get("directive_reason") == reason
+
+
+def test_time_comment_is_cut_off_the_description():
+    (record,) = parse("1..1\nok 1 - name # time=12.5ms\n")
+    assert (record.test_name, record.execution_time_ms) == ("name", 12)
