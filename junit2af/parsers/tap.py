@@ -115,6 +115,9 @@ _PYTEST_ERROR = re.compile(
 )
 _TIME_COMMENT = re.compile(r"\s*\#\s*time=\S*\s*$", re.IGNORECASE)  # off a reason
 _ESCAPE = re.compile(r"\\([\\#])")
+_DASHED_POINT = re.compile(r"^(?:not\s+)?ok\b\s*\d*\s*-")  # 'ok 1 - name'
+_TAPE_SKIPPED_TEST = re.compile(r"^SKIP\s", re.IGNORECASE)  # tape: '# SKIP name'
+_TAPE_TODO_TEST = re.compile(r"^TODO\s+", re.IGNORECASE)  # tape: '# TODO name'
 _SUBTEST = re.compile(r"^#\s*Subtest(?::\s*(.*))?$", re.IGNORECASE)
 _BAIL = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
 _PRAGMA = re.compile(r"^pragma\s+([+-]\w+)", re.IGNORECASE)
@@ -211,6 +214,8 @@ class _Point:
     skip_all: str | None = None
     #: what its subtest printed after its last point (Test::More's '# Looks like...')
     trailing: _Text | None = None
+    #: tape: the test (a '# name' comment) this assertion belongs to
+    group: str | None = None
 
 
 @dataclass
@@ -247,6 +252,12 @@ class _Parser:
         self.open_buffered: list[_Point] = []  # node-tap '{' parents
         self.yaml_refused = 0  # YAML blocks kept as text because they may be hostile
         self.yielded = 0  # records given out (or held for a parent to name)
+        # tape's dialect: a test is only a '# name' comment before its (flat) assertions.
+        # None until the first point says whether the stream is tape's (see _group_start).
+        self.tape: bool | None = None
+        self.group_run: list[str] = []  # comments right after a point: a test's name
+        self.group_open = True  # no output since the last point (or the start)
+        self.group: str | None = None  # the name of the tape test being read
         self.summary = TapSummary()
         self.expect_yaml: tuple[_Level, _Point] | None = None
 
@@ -294,8 +305,12 @@ class _Parser:
             return
         if match := _POINT.match(text):
             self.saw_tap = True
+            self._group_start(depth, text)
             yield from self._point(match, depth, number)
             return
+        if self.tape is None and self.group_run:
+            self.tape = False  # a plan or subtest before the first point: not tape
+            self._flush_group_run()
         if match := _PLAN.match(text):
             self.saw_tap = True
             yield from self._open(depth)
@@ -337,7 +352,69 @@ class _Parser:
                 expanded[level.yaml_indent :] if indent >= level.yaml_indent else stripped
             )
 
-    def _output(self, depth: int, indent: int, raw: str) -> None:
+    def _group_start(self, depth: int, text: str) -> None:
+        """Before a point: the tape test it belongs to, from the comments before it.
+
+        tape writes a test as a '# name' comment and then its assertions, flat and
+        numbered across the run (subtests too: '# parent' then '# child'). The stream is
+        taken as tape's when its first point, at top level, follows a comment, comes
+        after 'TAP version 13' and before any plan, and has no ' - ' before its
+        description (tape writes 'ok 1 one plus one'). Then the last comment of the run
+        right after the previous point names the test (the innermost, for a subtest),
+        and the assertions are named 'test > assertion', so one assertion text in two
+        tests gets two names. tape's '# SKIP name' (a skipped test, with no assertion)
+        names nothing; '# TODO name' names 'name'. A comment after output in a test
+        (t.comment after console.log) stays output.
+        """
+        if depth != 0 or len(self.levels) != 1 or self.open_buffered:
+            return
+        if self.tape is None:
+            self.tape = (
+                bool(self.group_run)
+                and self.version == 13
+                and self.levels[0].plan is None
+                and not _DASHED_POINT.match(text)
+            )
+            if not self.tape:
+                self._flush_group_run()
+        if self.tape:
+            self._take_group_run()
+            self.group_open = True
+
+    def _take_group_run(self) -> None:
+        """The held comments name the tape test that starts (see _group_start)."""
+        names = [line[1:].strip() for line in self.group_run]
+        names = [n for n in names if n and not _TAPE_SKIPPED_TEST.match(n)]
+        if names:
+            self.group = _TAPE_TODO_TEST.sub("", names[-1]) or names[-1]
+        elif self.group_run:
+            self.group = None  # only skipped tests since the last point
+        self.group_run = []
+
+    def _flush_group_run(self) -> None:
+        """The held comments were output after all (or the dialect is not tape's): they
+        go before what was printed after them."""
+        if not self.group_run:
+            return
+        run, self.group_run = self.group_run, []
+        top = self.levels[0]
+        after, top.pending_output = top.pending_output, self._text()
+        for raw in run:
+            self._output(0, 0, raw, grouping=False)
+        top.pending_output.extend(after)
+
+    def _output(self, depth: int, indent: int, raw: str, grouping: bool = True) -> None:
+        if grouping and self.tape is not False and depth == 0 and len(self.levels) == 1:
+            line = raw.strip()
+            if line.startswith("#") and self.group_open and not _SUBTEST.match(line):
+                self.group_run.append(raw)
+                return
+            if line:
+                # Output after the name: the test printing (console.log). Comments after
+                # it are its output, not a new name.
+                if self.tape and self.group_run:
+                    self._take_group_run()
+                self.group_open = False
         level = self.levels[min(depth, len(self.levels) - 1)]
         last = level.last
         line = raw.strip()
@@ -413,6 +490,8 @@ class _Parser:
             buffered=buffered,
         )
         level.pending_output = self._text()
+        if self.tape and depth == 0 and len(self.levels) == 1:
+            point.group = self.group
         level.count += 1
         if not point.ok and point.directive is None:
             level.failed_points += 1
@@ -491,13 +570,14 @@ class _Parser:
         own only when its result says something its children do not (see _group_record).
         """
         prefix = self._prefix(point.depth)
-        name = (prefix or "") + _local_name(point)
+        full_prefix = (prefix or "") + (f"{point.group} > " if point.group else "")
+        name = full_prefix + _local_name(point)
         # Children whose subtest had no name while they were read are named now.
         records = [_renamed(child, name) for child in point.children]
         own = (
-            self._group_record(level, point, name, prefix or "")
+            self._group_record(level, point, name, full_prefix)
             if point.subtests
-            else self._record(level, point, name, prefix or "")
+            else self._record(level, point, name, full_prefix)
         )
         if own is not None:
             records.append(own)
@@ -695,6 +775,7 @@ class _Parser:
             )
 
     def finish(self) -> Iterator[TestRecord]:
+        self._flush_group_run()  # tape's closing '# tests 11' and '# pass 8': output
         while self.open_buffered:
             yield from self._close_buffered()
         yield from self._close_deeper(0)

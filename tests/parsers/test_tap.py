@@ -476,3 +476,39 @@ def test_directive_is_at_the_last_unescaped_hash(line, name, status, reason):
 def test_time_comment_is_cut_off_the_description():
     (record,) = parse("1..1\nok 1 - name # time=12.5ms\n")
     assert (record.test_name, record.execution_time_ms) == ("name", 12)
+
+
+# -- tape's '# name' comments (issue #12 rule 8) -----------------------------------------
+
+TAPE = (
+    "TAP version 13\n# numbers\nok 1 should be equal\n# strings\nconsole line\n"
+    "# a t.comment\nok 2 should be equal\n# SKIP skipped test\n# TODO later\n"
+    "not ok 3 should be equal # TODO\n  ---\n  operator: equal\n  ...\n"
+    "# outer\n# inner\nok 4 should be equal\n\n1..4\n# tests 4\n# pass  3\n"
+)
+
+
+def test_tape_test_comments_name_their_assertions():
+    records = parse(TAPE)
+    assert [r.test_name for r in records] == [
+        "numbers > should be equal",
+        "strings > should be equal",
+        "later > should be equal",  # '# TODO later' names 'later'; '# SKIP ...' nothing
+        "inner > should be equal",  # '# outer' then '# inner': the innermost
+    ]
+    assert records[0].metadata["parent"] == "numbers" and records[0].outputs == ()
+    # output and a comment after it, inside a test, stay that test's output
+    assert records[1].outputs[0].text == "console line\n# a t.comment\n"
+
+
+def test_comments_before_dashed_points_stay_output():
+    # Test::More's note() before 'ok 1 - name' is output, not a test name
+    records = parse("TAP version 13\n# a note\nok 1 - first\n# another\nok 2 - second\n1..2\n")
+    assert [r.test_name for r in records] == ["first", "second"]
+    assert records[0].outputs[0].text == "# a note\n"
+    assert records[1].outputs[0].text == "# another\n"
+
+
+def test_comments_before_a_plan_first_stream_stay_output():
+    records = parse("TAP version 13\n# hello\n1..1\nok 1 first\n")
+    assert records[0].test_name == "first" and records[0].outputs[0].text == "# hello\n"
