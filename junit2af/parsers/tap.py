@@ -237,6 +237,7 @@ class _Level:
     failed: bool = False  # a Failed record came out of it (at any depth)
     in_yaml: bool = False
     yaml_indent: int = 0
+    yaml_quoted: bool = False  # inside a double-quoted YAML string spanning lines
 
 
 class _Parser:
@@ -276,13 +277,14 @@ class _Parser:
             self.expect_yaml = None
             if stripped.rstrip() == "---" and level.last is point:
                 level.in_yaml = True
+                level.yaml_quoted = False
                 level.yaml_indent = indent
                 point.yaml = _Text(min(MAX_YAML_BYTES, self.options.max_text_bytes))
                 point.yaml.add("---\n")
                 return
         level = self._level_in_yaml()
         if level is not None:
-            if stripped.strip() and indent < level.yaml_indent:
+            if stripped.strip() and indent < level.yaml_indent and not level.yaml_quoted:
                 level.in_yaml = False  # de-indented: the block ended without '...'
             else:
                 self._yaml_line(level, expanded, stripped, indent)
@@ -348,6 +350,11 @@ class _Parser:
             return
         point = level.last
         if point is not None and point.yaml is not None:
+            # vitest's TAP writes multi-line double-quoted strings ('actual: "Object {')
+            # whose next lines start in column 0: inside an open string a de-indented
+            # line is the string's, not the end of the block.
+            if _open_quotes(stripped) % 2:
+                level.yaml_quoted = not level.yaml_quoted
             point.yaml.add(
                 expanded[level.yaml_indent :] if indent >= level.yaml_indent else stripped
             )
@@ -853,6 +860,24 @@ class _Parser:
         )
 
 
+def _open_quotes(line: str) -> int:
+    """Unescaped double quotes in a YAML line outside single-quoted text (a cheap count)."""
+    if '"' not in line:
+        return 0
+    count = 0
+    escaped = in_single = False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\" and not in_single:
+            escaped = True
+        elif char == "'" and not count % 2:
+            in_single = not in_single
+        elif char == '"' and not in_single:
+            count += 1
+    return count
+
+
 def _local_name(point: _Point) -> str:
     """A point's own name: its description, else ``test N`` (its number or place)."""
     return point.description or f"test {point.number or point.ordinal}"
@@ -1001,9 +1026,12 @@ def _json_safe(value: Any, budget: list[int], depth: int) -> Any:
 def _yaml_message(diagnostics: Any) -> str | None:
     if not isinstance(diagnostics, dict):
         return None
-    # node:test writes the assertion text as 'error', some producers 'msg'.
+    # node:test writes the assertion text as 'error', some producers 'msg'; vitest an
+    # 'error' mapping with its 'message'.
     for key in ("message", "error", "msg"):
         value = diagnostics.get(key)
+        if isinstance(value, dict):
+            value = value.get("message")
         if isinstance(value, str) and value.strip():
             return value.strip().splitlines()[0]
     return None

@@ -512,3 +512,13 @@ def test_comments_before_dashed_points_stay_output():
 def test_comments_before_a_plan_first_stream_stay_output():
     records = parse("TAP version 13\n# hello\n1..1\nok 1 first\n")
     assert records[0].test_name == "first" and records[0].outputs[0].text == "# hello\n"
+
+
+def test_vitest_multiline_quoted_yaml_strings_stay_in_the_block():
+    (record,) = parse(
+        "TAP version 13\n1..1\nnot ok 1 - eq # time=1ms\n    ---\n    error:\n"
+        '        message: "not equal"\n    actual: "Object {\n  \\"a\\": 1,\n}"\n    ...\n'
+    )
+    assert record.metadata["yaml"]["actual"] == 'Object { "a": 1, }'
+    assert record.error_message == "not equal"  # vitest's error.message
+    assert record.outputs == ()
