@@ -119,6 +119,16 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 yield record
 
     interrupted = document.get("exitcode") == 2
+    if (
+        not tests
+        and not interrupted
+        and not any(
+            isinstance(c, Mapping) and c.get("outcome") in ("failed", "skipped")
+            for c in (collectors if isinstance(collectors, list) else [])
+        )
+    ):
+        # Never a silent zero (pytest's exit code 5, "no tests ran", writes this too).
+        options.warn(f"{path}: the report holds no test result")
     running: list[str] = []
     for index, test in enumerate(tests):
         if not isinstance(test, Mapping) or not as_str(test.get("nodeid")):

@@ -637,6 +637,18 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     (``pytest --report-log``) file read from ``stream``, one line at a time."""
     reader = _Reader(source, options)
     decoder = SafeJSON(reader.path, options.warn)
+    yielded = 0
+    for record in _records(reader, decoder, stream, options):
+        yielded += 1
+        yield record
+    if not yielded:
+        # Never a silent zero (pytest's exit status 5, "no tests ran", writes this too).
+        options.warn(f"{reader.path}: the report-log holds no test result")
+
+
+def _records(
+    reader: _Reader, decoder: SafeJSON, stream: BinaryIO, options: ParseOptions
+) -> Iterator[TestRecord]:
     for number, raw in iter_lines(stream, reader.path, max_line_bytes=MAX_LINE_BYTES):
         try:
             entry = decoder.loads(raw, first_line=number)

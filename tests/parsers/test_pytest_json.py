@@ -492,3 +492,9 @@ def test_failed_outcome_with_passing_stages_is_a_failed_subtest():
     record = one(test_entry("t.py::loop", outcome="failed"))
     assert record.status is Status.FAILED
     assert record.error_message.startswith("a subtest failed")
+
+
+def test_a_report_without_any_test_is_a_warning_not_a_silent_zero():
+    warnings: list[str] = []
+    assert parse(document(exitcode=5), warnings) == []
+    assert warnings == ["r.json: the report holds no test result"]

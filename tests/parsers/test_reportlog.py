@@ -521,3 +521,9 @@ def test_chained_exceptions_are_rendered_with_their_description():
         < text.index("direct cause")
         < text.index("E   RuntimeError")
     )
+
+
+def test_a_log_without_any_test_is_a_warning_not_a_silent_zero():
+    warnings: list[str] = []
+    assert parse(START, {"exitstatus": 5, "$report_type": "SessionFinish"}, warnings=warnings) == []
+    assert warnings == ["log.jsonl: the report-log holds no test result"]
