@@ -282,12 +282,12 @@ class _Parser:
                 point.yaml = _Text(min(MAX_YAML_BYTES, self.options.max_text_bytes))
                 point.yaml.add("---\n")
                 return
-        level = self._level_in_yaml()
-        if level is not None:
-            if stripped.strip() and indent < level.yaml_indent and not level.yaml_quoted:
-                level.in_yaml = False  # de-indented: the block ended without '...'
+        in_yaml = self._level_in_yaml()
+        if in_yaml is not None:
+            if stripped.strip() and indent < in_yaml.yaml_indent and not in_yaml.yaml_quoted:
+                in_yaml.in_yaml = False  # de-indented: the block ended without '...'
             else:
-                self._yaml_line(level, expanded, stripped, indent)
+                self._yaml_line(in_yaml, expanded, stripped, indent)
                 return
         text = stripped.rstrip()
         depth = indent // INDENT
