@@ -12,7 +12,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -101,6 +101,7 @@ class _Suite:
     hostname: str | None
     header: dict[str, str]
     properties: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None  # where its start tag is
     offset_ms: int = 0  # durations of the cases read so far in this suite
     case_count: int = 0
     child_suites: int = 0
@@ -111,6 +112,35 @@ class _Suite:
     slot_counter: int = 0
     emitted_any: bool = False
     repeats_are_reruns: bool = False
+    #: what was read in this suite (own) and in its closed nested suites (nested), to
+    #: check the header's own counts against (see _check_counts)
+    own: _Counts = field(default_factory=lambda: _Counts())
+    nested: _Counts = field(default_factory=lambda: _Counts())
+    #: nested suites that held test cases, by name, and whether one of them failed:
+    #: node-tap writes a summary <testcase> after each such suite (see _paired_summary)
+    case_suites: dict[str, bool] = field(default_factory=dict)
+    failed_any: bool = False  # a Failed record came out of it or its nested suites
+
+
+@dataclass
+class _Counts:
+    """Test cases and outcomes read, in the header's terms."""
+
+    cases: int = 0  # <testcase> elements (each rerun of pytest's is one)
+    attempts: int = 0  # cases plus Surefire's flaky*/rerun* elements
+    records: int = 0  # tests after merging reruns
+    failed: int = 0  # records Failed
+    failures: int = 0  # records Failed by a <failure>
+    errors: int = 0  # records Failed by an <error>
+    skipped: int = 0  # records Skipped or KnownFail
+    disabled: int = 0  # skipped because status/result says not run
+    failure_elements: int = 0  # <failure> elements of the Failed records
+    merged: int = 0  # records made of several attempts (reruns)
+    load_failures: int = 0  # records of suites that failed to load (tests="0")
+
+    def add(self, other: _Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -136,6 +166,7 @@ class _Attempt:
     attributes: dict[str, str]
     extra_attempts: list[dict[str, Any]]  # Surefire flaky*/rerun* elements
     flaky_inside: bool  # Surefire flakyFailure: failed earlier, passed at the end
+    failure_elements: int = 0  # <failure>/<error> children (googletest writes several)
 
 
 class _Context:
@@ -146,6 +177,12 @@ class _Context:
         self.options = options
         self.report = source.display()
         self.warned: set[str] = set()
+        self.records = 0  # records yielded
+        #: node-tap's summary test cases were seen: its header counts count them too
+        self.paired = False
+        #: suites whose header counts disagree with what was read: (first, how many)
+        self.count_problem: str | None = None
+        self.count_problems = 0
 
     def warn_once(self, key: str, message: str) -> None:
         if key not in self.warned:
@@ -207,6 +244,18 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                     continue
                 attempt = _read_case(ctx, element, suite)
                 _release(element)
+                if _is_interrupted_placeholder(attempt, element):
+                    yield from _flush(ctx, suite)
+                    yield _interrupted_record(ctx, suite, attempt)
+                    continue
+                if attempt.name in suite.case_suites:
+                    yield from _flush(ctx, suite)
+                    summary = _paired_summary(ctx, suite, attempt)
+                    if summary is not None:
+                        yield summary
+                    continue
+                suite.own.cases += 1
+                suite.own.attempts += 1 + len(attempt.extra_attempts)
                 yield from _add_attempt(ctx, suite, attempt)
             elif tag == "properties" and parent_tag in ROOT_TAGS and suites:
                 suites[-1].properties.update(_read_properties(element))
@@ -228,7 +277,13 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 suite = suites.pop()
                 yield from _close_suite(ctx, suite)
                 if suites:
-                    suites[-1].emitted_any = suites[-1].emitted_any or suite.emitted_any
+                    parent = suites[-1]
+                    parent.emitted_any = parent.emitted_any or suite.emitted_any
+                    parent.nested.add(suite.own)
+                    parent.nested.add(suite.nested)
+                    parent.failed_any = parent.failed_any or suite.failed_any
+                    if suite.own.cases or suite.nested.cases:
+                        parent.case_suites[suite.name] = suite.failed_any
                 _release(element)
     except InputError as error:
         if not options.salvage or error.line is None or isinstance(error, UnsupportedFormatError):
@@ -252,8 +307,17 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             f"{ctx.report}: replaced {reader.replaced} invalid character(s) "
             "(control characters or bytes that are not UTF-8) with U+FFFD"
         )
-    if not seen_case and not ctx.warned:
+    if ctx.count_problem is not None and not ctx.paired:
+        more = ctx.count_problems - 1
+        options.warn(
+            f"{ctx.report}: {ctx.count_problem}"
+            + (f" (and {more} more suite(s) whose counts disagree)" if more else "")
+        )
+    if not seen_case:
         options.warn(f"{ctx.report}: the report holds no test cases")
+    elif ctx.records == 0:
+        # Never a silent zero: test cases were read, none became a record.
+        options.warn(f"{ctx.report}: the report's test cases gave no test to upload")
 
 
 def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) -> _Suite:
@@ -273,6 +337,7 @@ def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) ->
         hostname=hostname,
         header={k: v for k, v in element.attrib.items() if isinstance(k, str)},
         properties=inherited,
+        line=element.sourceline,
         repeats_are_reruns=_written_by_pytest(element, suites),
     )
 
@@ -359,22 +424,55 @@ def _parse_seconds(ctx: _Context, raw: str | None, line: int | None) -> int | No
 _EARLIEST_TIMESTAMP = datetime(1980, 1, 1)  # 0001-01-01 and 1970-01-01 mean "unknown"
 
 
+#: A full calendar date at the start of a timestamp: 2024-01-02 or 20240102 (ISO 8601).
+_FULL_DATE = re.compile(r"^\d{4}(?:-\d{2}-\d{2}|\d{4})(?:$|[T ])")
+
+
 def _parse_timestamp(ctx: _Context, raw: str | None, line: int | None) -> datetime | None:
+    """A timestamp attribute as an aware datetime; None when it holds no full date.
+
+    Never a date invented: ``12:30``, ``Tuesday`` or ``2024`` would be completed from
+    today's date by a lenient parser, so only an ISO 8601 date (with an optional time
+    and offset) is taken, or another spelling that names year, month and day. A time
+    without an offset is in ``options.timezone``.
+    """
     if not raw or not raw.strip():
         return None
-    try:
-        value = date_parser.isoparse(raw.strip())
-    except (ValueError, OverflowError):
+    text = raw.strip()
+    value: datetime | None = None
+    if _FULL_DATE.match(text):
         try:
-            value = date_parser.parse(raw.strip())
+            value = date_parser.isoparse(text)
         except (ValueError, OverflowError):
-            ctx.warn_once("bad-timestamp", f"line {line}: timestamp={raw!r} is not a date; ignored")
-            return None
+            value = None
+    if value is None:
+        value = _lenient_full_date(text)
+    if value is None:
+        ctx.warn_once(
+            "bad-timestamp",
+            f"line {line}: timestamp={raw!r} is not a full date; ignored (the start time "
+            "comes from the next source: the suite, else the file's time)",
+        )
+        return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ctx.options.timezone)
     if value.replace(tzinfo=None) < _EARLIEST_TIMESTAMP:
         return None
     return value
+
+
+def _lenient_full_date(text: str) -> datetime | None:
+    """``text`` read by dateutil only if it names the year, month and day itself.
+
+    dateutil fills what a text lacks from its ``default``; read with two defaults that
+    differ in every date field, a text that lacks one of them gives two dates.
+    """
+    try:
+        first = date_parser.parse(text, default=datetime(2001, 1, 1))
+        second = date_parser.parse(text, default=datetime(2002, 2, 2))
+    except (ValueError, OverflowError):
+        return None
+    return first if first == second else None
 
 
 def _first_line(text: str | None) -> str | None:
@@ -436,6 +534,15 @@ def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attemp
     attachments.extend(_attachment_properties(properties))
 
     status, result, failure_type, message, failure_text = _case_outcome(element, failures, skipped)
+    if status is Status.PASSED and result is None:
+        # node-tap's JUnit reporter writes a skipped or todo subtest as a test case with
+        # only a <property name="skip"> (or "todo") holding the reason.
+        for key, marked in (("skip", Status.SKIPPED), ("todo", Status.KNOWN_FAIL)):
+            reason = _str_property(properties, key)
+            if reason is not None and reason.lower() not in ("false", "0"):
+                status, result, failure_type = marked, "property", key
+                message = reason if reason.lower() != "true" else None
+                break
     return _Attempt(
         name=element.get("name") or "",
         classname=element.get("classname") or "",
@@ -460,6 +567,7 @@ def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attemp
         },
         extra_attempts=extra_attempts,
         flaky_inside=flaky_inside,
+        failure_elements=len(failures),
     )
 
 
@@ -485,6 +593,8 @@ def _case_outcome(
     if skipped is not None:
         skip_type = (skipped.get("type") or "").strip()
         message = skipped.get("message") or _first_line(skipped.text)
+        if message == "true":
+            message = None  # node:test's <skipped message="true"/>: skipped, no reason
         if skip_type.lower() in KNOWN_FAIL_SKIP_TYPES:
             return Status.KNOWN_FAIL, "skipped", skip_type, message, None
         return Status.SKIPPED, "skipped", skip_type or None, message, None
@@ -590,6 +700,7 @@ def _flush(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
 
 def _close_suite(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
     yield from _flush(ctx, suite)
+    _check_counts(ctx, suite)
     if suite.case_count == 0 and suite.child_suites == 0:
         claimed = _header_int(suite.header.get("tests"))
         if claimed:
@@ -601,6 +712,156 @@ def _close_suite(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
             f"suite {suite.name or '(unnamed)'} has output but no test case to attach it to; "
             "its output is not uploaded",
         )
+
+
+def _header_count(raw: str | None) -> int | None:
+    """A count attribute of a suite header; None when absent or not a whole number."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw.replace(",", "").strip())
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and 0 <= value < 1e12 else None
+
+
+def _check_counts(ctx: _Context, suite: _Suite) -> None:
+    """Note a suite whose header counts disagree with the test cases read in it.
+
+    Producers count differently, and these shapes are benign, not warned about: tests=
+    counting every rerun attempt (pytest-rerunfailures, Surefire) or only the merged
+    tests; node:test counting a suite's direct children (cases and nested suites);
+    failures= holding errors too; a suite that failed to load with tests="0" and its
+    error written as failing test cases (jest-junit); node-tap's summary test cases
+    (its counts count them); pytest counting more than it lists (a teardown error
+    twice, every subtest). failures=/errors=/skipped= are checked only on suites
+    without nested suites, whose meaning every producer agrees on.
+    """
+    if ctx.paired or not (suite.own.cases or suite.nested.cases):
+        return
+    header = suite.header
+    own = suite.own
+    total = _Counts()
+    total.add(own)
+    total.add(suite.nested)
+    if total.merged:
+        return  # reruns were merged: the header counts attempts, in its own way
+    if _header_count(header.get("tests")) == 0 and total.failed == total.records:
+        # A suite that failed to load (jest-junit, gotestsum's TestMain): its error is
+        # written as failing test cases, and the totals above it do not count them.
+        suite.own.load_failures = suite.own.records
+        return
+    said: list[str] = []
+    read: list[str] = []
+    tests = _header_count(header.get("tests"))
+    if tests is not None:
+        direct = {own.cases + suite.child_suites, own.records + suite.child_suites}
+        candidates = {own.cases, own.records, own.attempts, *direct}
+        candidates |= {total.cases, total.records, total.attempts}
+        # Ginkgo counts the specs that ran, and lists the skipped ones too.
+        candidates |= {total.records - total.skipped, own.records - own.skipped}
+        candidates.add(total.records - total.load_failures)
+        # pytest's tests= counts its reports: a teardown error again, every subtest.
+        pytest_more = suite.repeats_are_reruns and tests > total.records
+        if tests not in candidates and not pytest_more:
+            said.append(f"tests={tests}")
+            read.append(f"{total.records} test(s)")
+    if not suite.child_suites:
+        failures = _header_count(header.get("failures"))
+        errors = _header_count(header.get("errors"))
+        if failures is not None or errors is not None:
+            f, e = failures or 0, errors or 0
+            if (
+                f + e != own.failed
+                and not (f == own.failures and e == own.errors)
+                and f + e != own.failure_elements  # several <failure> in one test case
+            ):
+                said.append(f"failures={f}, errors={e}")
+                read.append(f"{own.failed} failed")
+        skipped = _header_count(header.get("skipped") or header.get("skips"))
+        disabled = _header_count(header.get("disabled")) or 0
+        if skipped is not None and skipped not in (
+            own.skipped,
+            own.skipped - own.disabled,
+            own.skipped - disabled,
+        ):
+            said.append(f"skipped={skipped}")
+            read.append(f"{own.skipped} skipped")
+    if said:
+        ctx.count_problems += 1
+        if ctx.count_problem is None:
+            name = suite.name or "(unnamed)"
+            ctx.count_problem = (
+                f"suite {name!r} says {', '.join(said)}, but {', '.join(read)} "
+                f"were read (line {suite.line})"
+            )
+
+
+def _is_interrupted_placeholder(attempt: _Attempt, element: etree._Element) -> bool:
+    """pytest's placeholder for an interrupted session: ``<testcase time="0.000" />``.
+
+    When a session is interrupted (Ctrl-C, exit status 2), pytest's junitxml plugin
+    writes the test that was running as a test case with no name, no classname and no
+    result: read as is, a Passed test named after the suite, and the run looks green.
+    """
+    # A bare '<testcase/>' without even a time (publish-unit-test-result-action's
+    # no-attributes.xml) is some writer's nameless pass, not this placeholder.
+    return (
+        not attempt.name
+        and not attempt.classname
+        and attempt.duration_ms is not None
+        and attempt.status is Status.PASSED
+        and not attempt.outputs
+        and not attempt.properties
+    )
+
+
+def _interrupted_record(ctx: _Context, suite: _Suite, attempt: _Attempt) -> TestRecord:
+    metadata = _base_metadata(ctx, suite)
+    metadata.update(
+        {"synthetic": True, "reason": "session interrupted", "report_line": attempt.line}
+    )
+    ctx.records += 1
+    suite.failed_any = True
+    return TestRecord(
+        test_name=fit_name(f"{suite.name or 'session'} (session interrupted)"),
+        status=Status.FAILED,
+        source=SourceRef(ctx.source.path, ctx.source.member, attempt.line),
+        started_at=attempt.started_at,
+        error_message=(
+            "the test session was interrupted (a test case with no name: pytest writes "
+            "one on Ctrl-C, exit status 2); the test running then and the tests after it "
+            "have no result"
+        ),
+        metadata=metadata,
+    )
+
+
+def _paired_summary(ctx: _Context, suite: _Suite, attempt: _Attempt) -> TestRecord | None:
+    """A test case named like a nested suite of the same parent that held test cases.
+
+    node-tap's JUnit reporter writes every subtest twice: as a <testsuite> holding its
+    assertions, then as a summary <testcase> of the same name in the parent suite. The
+    suite's test cases are the tests; the summary is dropped, unless it failed where
+    none of them did (a timeout, a throw after the assertions): then it is one
+    synthetic Failed record, as for a TAP group, so that failure is not lost.
+    """
+    ctx.paired = True
+    if attempt.status is not Status.FAILED or suite.case_suites[attempt.name]:
+        return None
+    record = _build_record(ctx, suite, [attempt])
+    suite.own.records -= 1  # not one of the suite's tests
+    suite.own.failed -= 1
+    suite.own.failures -= attempt.result != "error"
+    suite.own.errors -= attempt.result == "error"
+    message = record.error_message or "the group's own result was a failure"
+    return replace(
+        record,
+        error_message=clip_code_points(
+            f"group failed, none of its tests did: {message}", ERROR_MESSAGE_MAX
+        ),
+        metadata={**record.metadata, "synthetic": True, "reason": "group failed"},
+    )
 
 
 def _header_int(raw: str | None) -> int:
@@ -624,11 +885,26 @@ def _base_metadata(ctx: _Context, suite: _Suite) -> dict[str, Any]:
 
 
 def _test_name(classname: str, name: str, suite: _Suite) -> str:
-    if not classname or name.startswith(classname):
+    """``classname.name``, unless the name already holds the classname.
+
+    It does when it starts with it (jest-junit writes the same full title in both), and
+    when it is the enclosing suites' title followed by it: mocha-junit-reporter's
+    defaults put the test's own title in ``classname`` and its full title (describe
+    titles, then the test's) in ``name``, which would read ``fails.suite fails``.
+    """
+    if not classname or name.startswith(classname) or _title_ends_with(name, classname, suite):
         full = name
     else:
         full = f"{classname}.{name}"
     return fit_name(full, pad_with=suite.name or classname or None)
+
+
+def _title_ends_with(name: str, classname: str, suite: _Suite) -> bool:
+    """``name`` is '<a title ending with the suite's name> <classname>'."""
+    if not suite.name or not name.endswith(" " + classname):
+        return False
+    head = name[: -len(classname) - 1].rstrip()
+    return head.endswith(suite.name)
 
 
 def _build_record(
@@ -697,6 +973,22 @@ def _build_record(
     for attempt in attempts:
         attachments.extend(attempt.attachments)
 
+    ctx.records += 1
+    suite.own.records += 1
+    if total_attempts > 1:
+        suite.own.merged += 1
+    if final.status is Status.FAILED:
+        suite.own.failure_elements += final.failure_elements
+        suite.own.failed += 1
+        suite.failed_any = True
+        if final.result == "error":
+            suite.own.errors += 1
+        else:
+            suite.own.failures += 1
+    elif final.status in (Status.SKIPPED, Status.KNOWN_FAIL):
+        suite.own.skipped += 1
+        if final.result == "status":
+            suite.own.disabled += 1
     return TestRecord(
         test_name=_test_name(final.classname, final.name, suite),
         status=final.status,
@@ -752,6 +1044,8 @@ def _suite_failure_record(ctx: _Context, suite: _Suite, element: etree._Element)
     if element.get("type"):
         metadata["failure_type"] = element.get("type")
     started = suite.timestamp or ctx.options.fallback_start
+    ctx.records += 1
+    suite.failed_any = True
     return TestRecord(
         test_name=fit_name(suite.name or "suite", pad_with="suite"),
         status=Status.FAILED,
@@ -773,6 +1067,7 @@ def _missing_cases_record(ctx: _Context, suite: _Suite, claimed: int) -> TestRec
     )
     metadata = _base_metadata(ctx, suite)
     metadata.update({"synthetic": True, "reason": "no test cases", "claimed_tests": claimed})
+    ctx.records += 1
     return TestRecord(
         test_name=fit_name(suite.name or "suite", pad_with="suite"),
         status=Status.FAILED if failures or errors else Status.SKIPPED,
@@ -796,6 +1091,7 @@ def _truncated_record(
     }
     if suite_name:
         metadata["suite"] = suite_name
+    ctx.records += 1
     return TestRecord(
         test_name=fit_name(f"{suite_name or ctx.report} (report truncated)"),
         status=Status.FAILED,

@@ -118,9 +118,28 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             if record is not None:
                 yield record
 
+    interrupted = document.get("exitcode") == 2
+    if (
+        not tests
+        and not interrupted
+        and not any(
+            isinstance(c, Mapping) and c.get("outcome") in ("failed", "skipped")
+            for c in (collectors if isinstance(collectors, list) else [])
+        )
+    ):
+        # Never a silent zero (pytest's exit code 5, "no tests ran", writes this too).
+        options.warn(f"{path}: the report holds no test result")
+    running: list[str] = []
     for index, test in enumerate(tests):
         if not isinstance(test, Mapping) or not as_str(test.get("nodeid")):
             raise InputError(path, f"tests[{index}] is not a test entry with a nodeid")
+        if interrupted and _cut_short(test):
+            # The test running when the session was interrupted: only its setup was
+            # written, and its outcome says "passed". It is named in the synthetic
+            # record below, as pytest's JUnit XML has one placeholder for it.
+            running.append(test["nodeid"])
+            tests[index] = None
+            continue
         duration_ms = durations[index]
         started_at = None
         if end is not None:
@@ -130,6 +149,47 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         remaining_ms -= duration_ms or 0
         tests[index] = None  # let the parsed test go once its record is built
         yield _test_record(test, source, base, options, started_at, duration_ms, time_source)
+    if interrupted:
+        yield _interrupted_record(document, running, source, base, end)
+
+
+def _cut_short(test: Mapping[str, Any]) -> bool:
+    """A test with a setup stage and no call or teardown: it never finished."""
+    return isinstance(test.get("setup"), Mapping) and not any(
+        isinstance(test.get(p), Mapping) for p in ("call", "teardown")
+    )
+
+
+def _interrupted_record(
+    document: Mapping[str, Any],
+    running: list[str],
+    source: SourceRef,
+    base: dict[str, Any],
+    end: datetime | None,
+) -> TestRecord:
+    """pytest's exit code 2: the session was interrupted (Ctrl-C, pytest.exit(), errors
+    during collection). pytest-json-report has no flag for it but ``exitcode``."""
+    summary = document.get("summary")
+    collected = summary.get("collected") if isinstance(summary, Mapping) else None
+    what = f" while {running[0]} was running" if running else ""
+    if len(running) > 1:
+        what += f" (and {len(running) - 1} more)"
+    message = f"the test session was interrupted{what}; pytest exit code 2"
+    metadata: dict[str, Any] = {**base, "synthetic": True, "reason": "session interrupted"}
+    metadata["exit_status"] = 2
+    if running:
+        metadata["running"] = running[:20]
+    if isinstance(collected, int) and not isinstance(collected, bool):
+        metadata["collected"] = collected
+        message += f": {collected} test(s) collected"
+    return TestRecord(
+        test_name="pytest (session interrupted)",
+        status=Status.FAILED,
+        source=source,
+        started_at=end,
+        error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
+        metadata=metadata,
+    )
 
 
 def _stages(test: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -226,6 +286,14 @@ def _test_record(
             present = [(p, t) for p, t in texts if t]
             failure_text = join_phases(present) if present else None
             error_message = failure_message(_crash_message(failed[0][1]), texts[0][1])
+        elif outcome == "failed":
+            # pytest 9's subtests: a failed subtest makes the outcome "failed" while
+            # every stage passed, and pytest-json-report keeps no detail of subtests.
+            metadata["phase"] = "call"
+            error_message = (
+                "a subtest failed (pytest-json-report keeps no detail of subtests; "
+                "--junitxml or --report-log do)"
+            )
         else:
             error_message = f"pytest outcome {outcome!r}"
     elif status is Status.KNOWN_FAIL:

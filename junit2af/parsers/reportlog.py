@@ -85,6 +85,16 @@ class _Phase:
 
 
 @dataclass
+class _SubTest:
+    """One ``SubTestReport``: a ``subtests.test()`` block or a unittest ``subTest``."""
+
+    label: str  # as pytest prints it: '[msg] (k=v)'
+    outcome: str
+    message: str | None
+    text: str | None
+
+
+@dataclass
 class _Attempt:
     phases: dict[str, _Phase] = field(default_factory=dict)
     outputs: list[tuple[str, str, str]] = field(default_factory=list)  # stream, phase, text
@@ -92,6 +102,8 @@ class _Attempt:
     stop: float | None = None
     seconds: float = 0.0
     closed: bool = False
+    #: pytest 9's SubTestReports of this attempt, in order
+    subtests: list[_SubTest] = field(default_factory=list)
 
     @property
     def asked_rerun(self) -> bool:
@@ -118,6 +130,7 @@ class _Reader:
         self.pending: dict[str, _Test] = {}
         self.clock: float | None = None  # the latest stop time seen, for collect records
         self.finished = False
+        self.interrupted: tuple[int, int] | None = None  # (line, exit status)
         self.warned: set[str] = set()
 
     def warn_once(self, key: str, message: str) -> None:
@@ -133,6 +146,8 @@ class _Reader:
         kind = entry.get("$report_type")
         if kind == "TestReport":
             yield from self._test_report(line, entry)
+        elif kind == "SubTestReport":
+            self._subtest_report(line, entry)
         elif kind == "CollectReport":
             record = self._collect_report(line, entry)
             if record is not None:
@@ -144,7 +159,11 @@ class _Reader:
         elif kind == "SessionFinish":
             self.finished = True
             status = entry.get("exitstatus")
-            if status in _ABNORMAL_EXIT:
+            if status == 2:
+                # Interrupted (Ctrl-C, or pytest.exit, or errors during collection): a
+                # synthetic Failed record at the end says so (see finish).
+                self.interrupted = (line, status)
+            elif status in _ABNORMAL_EXIT:
                 self.options.warn(
                     f"{self.path}:{line}: pytest exit status {status} "
                     f"({_ABNORMAL_EXIT[status]}): the results may be incomplete"
@@ -207,6 +226,31 @@ class _Reader:
                 test.user_properties = entry["user_properties"]
             if not attempt.asked_rerun:
                 yield self._record(self.pending.pop(nodeid))
+
+    def _subtest_report(self, line: int, entry: Mapping[str, Any]) -> None:
+        """pytest 9's SubTestReport: kept with its test, as pytest's JUnit XML keeps it.
+
+        pytest's junitxml writes a test's subtests into its one <testcase> (a <failure>
+        per failed subtest), and counts the test once; so does junit2af, here. Its
+        ``sections`` are not taken: they would shift the test's own section count.
+        """
+        nodeid = as_str(entry.get("nodeid"))
+        test = self.pending.get(nodeid) if nodeid else None
+        if test is None or not test.attempts:
+            self.warn_once(
+                "orphan-subtest",
+                f"line {line}: SubTestReport for a test that is not running; ignored",
+            )
+            return
+        phase = self._phase(entry)
+        test.attempts[-1].subtests.append(
+            _SubTest(
+                label=_subtest_label(entry.get("_subtest.context")),
+                outcome=phase.outcome,
+                message=phase.message or phase.skip,
+                text=phase.text,
+            )
+        )
 
     def _take_sections(self, test: _Test, attempt: _Attempt, when: str, sections: Any) -> None:
         if not isinstance(sections, list):
@@ -277,6 +321,12 @@ class _Reader:
     # ------------------------------------------------------------------ records
 
     def finish(self) -> Iterator[TestRecord]:
+        if self.interrupted is not None:
+            # The tests still running were cut by the interruption: they are named in
+            # the one synthetic record, as pytest's JUnit XML has one placeholder for it.
+            running = list(self.pending)
+            self.pending.clear()
+            yield self._interrupted_record(running)
         if self.pending:
             self.options.warn(
                 f"{self.path}: {len(self.pending)} test(s) started but never finished "
@@ -291,9 +341,44 @@ class _Reader:
                 "no SessionFinish line: the run did not finish or the log was cut",
             )
 
+    def _interrupted_record(self, running: list[str]) -> TestRecord:
+        line, status = self.interrupted or (None, 2)
+        if running:
+            what = f"while {running[0]} was running" + (
+                f" (and {len(running) - 1} more)" if len(running) > 1 else ""
+            )
+        else:
+            what = "(Ctrl-C, pytest.exit() or errors during collection)"
+        metadata: dict[str, Any] = {
+            **self.base,
+            "synthetic": True,
+            "reason": "session interrupted",
+            "exit_status": status,
+            "report_line": line,
+        }
+        if running:
+            metadata["running"] = running[:20]
+        when = epoch_time(self.clock)
+        return TestRecord(
+            test_name="pytest (session interrupted)",
+            status=Status.FAILED,
+            source=SourceRef(self.source.path, self.source.member, line),
+            started_at=when,
+            error_message=clip_code_points(
+                f"the test session was interrupted {what}; pytest exit status {status}: "
+                "the tests after it did not run",
+                ERROR_MESSAGE_MAX,
+            ),
+            metadata=metadata,
+        )
+
     def _record(self, test: _Test, *, incomplete: bool = False) -> TestRecord:
         final = test.attempts[-1]
         status, outcome, phase = _final_status(final, incomplete)
+        failed_subtests = [sub for sub in final.subtests if sub.outcome == "failed"]
+        if failed_subtests and status is not Status.FAILED:
+            # unittest's subTest: the call passes and only its subtest reports failed.
+            status, outcome, phase = Status.FAILED, "failed", "call"
         metadata: dict[str, Any] = {**self.base, "nodeid": test.nodeid}
         location = test.location
         if isinstance(location, list) and len(location) == 3:
@@ -331,6 +416,27 @@ class _Reader:
             metadata["time_source"] = "report"
 
         error_message, failure_text = _messages(final, status, phase, incomplete)
+        if final.subtests:
+            counts: dict[str, int] = {}
+            for sub in final.subtests:
+                counts[sub.outcome] = counts.get(sub.outcome, 0) + 1
+            metadata["subtests"] = counts
+        if failed_subtests:
+            metadata["failed_subtests"] = [sub.label for sub in failed_subtests][:20]
+            first = failed_subtests[0]
+            detail = failure_message(first.message, first.text) or "failed"
+            error_message = clip_code_points(
+                f"subtest {first.label}: {detail}"
+                + (f" (and {len(failed_subtests) - 1} more)" if len(failed_subtests) > 1 else ""),
+                ERROR_MESSAGE_MAX,
+            )
+            blocks = [
+                f"--- subtest {sub.label} ---\n{sub.text or sub.message or ''}".rstrip()
+                for sub in failed_subtests
+            ]
+            if failure_text:
+                blocks.append(f"--- {test.nodeid} ---\n{failure_text}")
+            failure_text = "\n\n".join(blocks)
         outputs = self._outputs(final, None)
         for number, attempt in enumerate(test.attempts[:-1], start=1):
             outputs.extend(self._outputs(attempt, number))
@@ -362,6 +468,21 @@ class _Reader:
                 label = f"attempt{number}-{label}"
             artifacts.append(text_artifact(label, join_phases(parts), self.options))
         return artifacts
+
+
+def _subtest_label(context: Any) -> str:
+    """A subtest as pytest prints it: ``[msg] (k=v, ...)``, from ``_subtest.context``."""
+    if not isinstance(context, Mapping):
+        return "(subtest)"
+    parts = []
+    msg = context.get("msg")
+    if isinstance(msg, str) and msg:
+        parts.append(f"[{msg}]")
+    kwargs = context.get("kwargs")
+    if isinstance(kwargs, Mapping) and kwargs:
+        pairs = ", ".join(f"{k}={v}" for k, v in list(kwargs.items())[:20])
+        parts.append(f"({pairs})")
+    return clip_code_points(" ".join(parts) or "(subtest)", 200)
 
 
 def _final_status(attempt: _Attempt, incomplete: bool) -> tuple[Status, str, str | None]:
@@ -516,6 +637,18 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     (``pytest --report-log``) file read from ``stream``, one line at a time."""
     reader = _Reader(source, options)
     decoder = SafeJSON(reader.path, options.warn)
+    yielded = 0
+    for record in _records(reader, decoder, stream, options):
+        yielded += 1
+        yield record
+    if not yielded:
+        # Never a silent zero (pytest's exit status 5, "no tests ran", writes this too).
+        options.warn(f"{reader.path}: the report-log holds no test result")
+
+
+def _records(
+    reader: _Reader, decoder: SafeJSON, stream: BinaryIO, options: ParseOptions
+) -> Iterator[TestRecord]:
     for number, raw in iter_lines(stream, reader.path, max_line_bytes=MAX_LINE_BYTES):
         try:
             entry = decoder.loads(raw, first_line=number)

@@ -4,16 +4,20 @@ tap.py (tappy) was evaluated first and is not used: it has no TAP 14 subtests (n
 the ``# Subtest:`` indented form nor node-tap's ``{ }`` buffered form), it reads a
 stream into line objects without the nesting, and it would still need a second layer
 for output attribution and the plan checks. The grammar is small; the rules that need
-care are the dialects, which are noted where they are handled.
+care are the dialects, which are noted where they are handled. notes/tap.md has the
+mapping rules and why.
 
-The stream is read line by line; memory holds only the test point being completed, its
-YAML block (capped) and the records of an open subtest (emitted when it closes).
+The stream is read line by line. Memory holds the test point being completed, its YAML
+block (at most 1 MB), its pending output (at most ``options.max_text_bytes``, cut with a
+``[truncated N bytes]`` marker) and, only for an indented subtest whose name is not known
+until its parent point closes it (Perl's old headerless form), that subtest's records.
+A subtest announced by ``# Subtest: name`` or node-tap's ``ok 1 - name {`` streams.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, BinaryIO
@@ -29,6 +33,7 @@ from junit2af.records import (
     Status,
     TestRecord,
     TextArtifact,
+    add_ms,
     clip_code_points,
     fit_name,
 )
@@ -63,7 +68,16 @@ def sniff(head: Head) -> str | None:
 MAX_LINE_BYTES = 10 * 1024 * 1024
 MAX_YAML_BYTES = 1024 * 1024
 MAX_YAML_DEPTH = 64
+#: Nodes a parsed YAML block may expand to: aliases ('*a') share one object in PyYAML,
+#: so a 1 KB "billion laughs" block only explodes when copied out as JSON; stop there.
+MAX_YAML_NODES = 100_000
+#: A stream with no TAP line (version, plan, point, subtest, bail out) in its first 4 MB
+#: is refused there, not read to its end as "output". Producers write the version or
+#: plan first; Perl with done_testing() starts with its first test's output and point.
+SNIFF_BYTES = 4 * 1024 * 1024
 INDENT = 4  # TAP 14: a subtest is indented by four spaces
+#: Test numbers and plans longer than this stay text: int() of a 5000-digit number raises.
+MAX_DIGITS = 18
 
 _VERSION = re.compile(r"^TAP\s+version\s+(\d+)\s*$", re.IGNORECASE)
 _PLAN = re.compile(
@@ -80,11 +94,93 @@ _POINT = re.compile(
     """,
     re.VERBOSE,
 )
-_DIRECTIVE = re.compile(r"^(SKIP|TODO)\S*(?:\s+(.*))?$", re.IGNORECASE)
-_TIME = re.compile(r"\btime=\s*([0-9.]+)\s*(ms|s)?\b", re.IGNORECASE)
+_DIRECTIVE = re.compile(
+    r"""^(SKIP|TODO\b)\S*    # the directive, any case: 'SKIPPED', 'TODO:', not 'todos'
+        (?:\s+(.*))?$        # its reason
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"""\btime=\s*           # node-tap: 'ok 1 - name # time=12.5ms'
+        ([0-9.]+)\s*         # the number
+        (ms|s)?\b            # its unit (ms when absent)
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_PYTEST_ERROR = re.compile(
+    r"""^\#\s*E\s{2,}      # pytest-tap: '# E   AssertionError: dicts differ'
+        (\S.*)$             # the exception line
+    """,
+    re.VERBOSE,
+)
+_TIME_COMMENT = re.compile(r"\s*\#\s*time=\S*\s*$", re.IGNORECASE)  # off a reason
+_ESCAPE = re.compile(r"\\([\\#])")
+_DASHED_POINT = re.compile(r"^(?:not\s+)?ok\b\s*\d*\s*-")  # 'ok 1 - name'
+_TAPE_SKIPPED_TEST = re.compile(r"^SKIP\s", re.IGNORECASE)  # tape: '# SKIP name'
+_TAPE_TODO_TEST = re.compile(r"^TODO\s+", re.IGNORECASE)  # tape: '# TODO name'
 _SUBTEST = re.compile(r"^#\s*Subtest(?::\s*(.*))?$", re.IGNORECASE)
 _BAIL = re.compile(r"^Bail out!\s*(.*)$", re.IGNORECASE)
 _PRAGMA = re.compile(r"^pragma\s+([+-]\w+)", re.IGNORECASE)
+
+
+@dataclass
+class TapSummary:
+    """What a TAP stream said about itself, for counting against other tools.
+
+    tap-parser and ``prove`` count the top-level points; junit2af's records are the
+    leaves (a group point is not a record), so the two are different figures.
+    """
+
+    top_level: int = 0  # top-level test points
+    top_level_failed: int = 0  # of them, 'not ok' without a directive
+    plan: int | None = None  # the top-level plan, when there was one
+
+
+class _Text:
+    """Text kept up to ``limit`` UTF-8 bytes; what is cut is counted for the marker."""
+
+    __slots__ = ("dropped", "limit", "parts", "size", "blank")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.blank = True
+
+    @property
+    def empty(self) -> bool:
+        return self.size == 0 and self.dropped == 0
+
+    def add(self, text: str) -> None:
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+        if self.blank and text.strip():
+            self.blank = False
+        if self.dropped:
+            self.dropped += size
+            return
+        if self.size + size <= self.limit:
+            self.parts.append(text)
+            self.size += size
+            return
+        head = text.encode("utf-8", "surrogateescape")[: self.limit - self.size]
+        kept = head.decode("utf-8", "ignore")  # never half a character
+        self.parts.append(kept)
+        kept_size = len(kept.encode("utf-8", "surrogateescape"))
+        self.size += kept_size
+        self.dropped += size - kept_size
+
+    def extend(self, other: _Text) -> None:
+        for part in other.parts:
+            self.add(part)
+        self.dropped += other.dropped
+        self.blank = self.blank and other.blank
+
+    def text(self) -> str:
+        body = "".join(self.parts)
+        if self.dropped:
+            body += f"\n[truncated {self.dropped} bytes]\n"
+        return body
 
 
 @dataclass
@@ -92,19 +188,34 @@ class _Point:
     """A test point read, waiting for its YAML block, diagnostics and children."""
 
     ok: bool
-    number: int | None
+    number: str | None  # digits as written: a number can be longer than int() accepts
     description: str
     directive: str | None
     reason: str | None
     line: int
     depth: int
+    ordinal: int  # its place among its level's points: the name when it has none
+    output: _Text
     duration_ms: int | None = None
-    yaml_lines: list[str] = field(default_factory=list)
-    yaml_size: int = 0
-    diagnostics: list[str] = field(default_factory=list)
-    output: list[str] = field(default_factory=list)
+    yaml: _Text | None = None
+    diagnostics: _Text | None = None
+    #: the error line of the diagnostics, when they have one (pytest's 'E   ', mocha's)
+    error_line: str | None = None
+    #: records of an indented subtest whose name was unknown while it was read
     children: list[TestRecord] = field(default_factory=list)
+    subtests: int = 0  # points of its subtest, streamed or not
+    subtest_ms: int = 0  # their durations, the parent's when it has none of its own
     buffered: bool = False  # node-tap's 'ok 1 - name {' form: children follow
+    #: a Failed record came out of its subtest (at any depth)
+    child_failed: bool = False
+    #: its subtest's plan was not met: 'N tests planned but only M ran'
+    plan_problem: str | None = None
+    #: its subtest was '1..0 # SKIP why' (Test::More's skip_all in a subtest)
+    skip_all: str | None = None
+    #: what its subtest printed after its last point (Test::More's '# Looks like...')
+    trailing: _Text | None = None
+    #: tape: the test (a '# name' comment) this assertion belongs to
+    group: str | None = None
 
 
 @dataclass
@@ -112,15 +223,21 @@ class _Level:
     """One nesting level: the subtest (or the whole stream) being read."""
 
     depth: int
-    name: str | None = None  # from '# Subtest: name'
+    pending_output: _Text
+    start_ms: int = 0  # offset of the level's first test from the stream's start
+    elapsed_ms: int = 0  # durations of its test points emitted so far
+    name: str | None = None  # from '# Subtest: name' or 'ok 1 - name {'
     plan: int | None = None
+    plan_text: str | None = None
     plan_reason: str | None = None
     count: int = 0
     last: _Point | None = None  # emitted when the next point (or the end) comes
-    pending_output: list[str] = field(default_factory=list)
-    records: list[TestRecord] = field(default_factory=list)  # of a subtest, until it ends
+    records: list[TestRecord] = field(default_factory=list)  # named when the parent closes
+    failed_points: int = 0  # its own points that are 'not ok' without a directive
+    failed: bool = False  # a Failed record came out of it (at any depth)
     in_yaml: bool = False
     yaml_indent: int = 0
+    yaml_quoted: bool = False  # inside a double-quoted YAML string spanning lines
 
 
 class _Parser:
@@ -128,25 +245,49 @@ class _Parser:
         self.source = source
         self.options = options
         self.report = source.display()
+        self.stem = self.report.rsplit("/", 1)[-1]
         self.version = 12
-        self.levels: list[_Level] = [_Level(depth=0)]
+        self.levels: list[_Level] = [_Level(depth=0, pending_output=self._text())]
         self.bailed: str | None = None
         self.saw_tap = False
-        self.replaced = 0
         self.open_buffered: list[_Point] = []  # node-tap '{' parents
+        self.yaml_refused = 0  # YAML blocks kept as text because they may be hostile
+        self.yielded = 0  # records given out (or held for a parent to name)
+        # tape's dialect: a test is only a '# name' comment before its (flat) assertions.
+        # None until the first point says whether the stream is tape's (see _group_start).
+        self.tape: bool | None = None
+        self.group_run: list[str] = []  # comments right after a point: a test's name
+        self.group_open = True  # no output since the last point (or the start)
+        self.group: str | None = None  # the name of the tape test being read
+        self.summary = TapSummary()
+        self.expect_yaml: tuple[_Level, _Point] | None = None
+
+    def _text(self) -> _Text:
+        return _Text(self.options.max_text_bytes)
 
     # -- lines -------------------------------------------------------------------------
 
     def feed(self, raw: str, number: int) -> Iterator[TestRecord]:
-        expanded = raw.replace("\t", " " * INDENT)
+        expanded = raw.replace("\t", " " * INDENT) if "\t" in raw else raw
         stripped = expanded.lstrip(" ")
         indent = len(expanded) - len(stripped)
-        level = self._level_for_yaml(indent)
-        if level is not None:
-            if stripped.strip() and indent < level.yaml_indent:
-                level.in_yaml = False  # de-indented: the block ended without '...'
+        if self.expect_yaml is not None:
+            # A YAML block must follow its point directly: '---' indented under it.
+            level, point = self.expect_yaml
+            self.expect_yaml = None
+            if stripped.rstrip() == "---" and level.last is point:
+                level.in_yaml = True
+                level.yaml_quoted = False
+                level.yaml_indent = indent
+                point.yaml = _Text(min(MAX_YAML_BYTES, self.options.max_text_bytes))
+                point.yaml.add("---\n")
+                return
+        in_yaml = self._level_in_yaml()
+        if in_yaml is not None:
+            if stripped.strip() and indent < in_yaml.yaml_indent and not in_yaml.yaml_quoted:
+                in_yaml.in_yaml = False  # de-indented: the block ended without '...'
             else:
-                yield from self._yaml_line(level, expanded, stripped, indent)
+                self._yaml_line(in_yaml, expanded, stripped, indent)
                 return
         text = stripped.rstrip()
         depth = indent // INDENT
@@ -154,82 +295,188 @@ class _Parser:
             yield from self._close_buffered()
             return
         if not text:
-            self._output(depth, raw)
+            self._output(depth, indent, raw)
             return
         if depth == 0 and not self.saw_tap and (match := _VERSION.match(text)):
-            self.version = int(match.group(1))
+            self.version = int(match.group(1)[:MAX_DIGITS])
             self.saw_tap = True
             return
         if indent % INDENT and (_POINT.match(text) or _PLAN.match(text)):
             # Not on a subtest's four-space grid: somebody's output that looks like TAP.
-            self._output(depth, raw)
+            self._output(depth, indent, raw)
             return
         if match := _POINT.match(text):
             self.saw_tap = True
+            self._group_start(depth, text)
             yield from self._point(match, depth, number)
             return
+        if self.tape is None and self.group_run:
+            self.tape = False  # a plan or subtest before the first point: not tape
+            self._flush_group_run()
         if match := _PLAN.match(text):
             self.saw_tap = True
-            level = self._enter(depth)
-            level.plan = int(match.group(1))
+            yield from self._open(depth)
+            level = self.levels[depth]
+            level.plan_text = match.group(1)
+            planned = _int(match.group(1))
+            level.plan = 10**MAX_DIGITS if planned is None else planned  # never met
             level.plan_reason = (match.group(2) or "").strip() or None
             return
         if match := _SUBTEST.match(text):
+            # node-tap, node:test and Test::More write the header at the parent's
+            # indentation, before the indented block it names.
             self.saw_tap = True
             yield from self._close_deeper(depth)
-            child = self._enter(depth + 1)
-            child.name = (match.group(1) or "").strip() or None
+            yield from self._open(depth + 1)
+            self.levels[depth + 1].name = (match.group(1) or "").strip() or None
             return
         if match := _BAIL.match(text):
             self.saw_tap = True
             self.bailed = match.group(1).strip() or "no reason given"
             return
         if _PRAGMA.match(text) or _VERSION.match(text):
-            return
-        self._output(depth, raw)
+            return  # pragmas (+strict) are not enforced: see notes/tap.md
+        self._output(depth, indent, raw)
 
-    def _level_for_yaml(self, indent: int) -> _Level | None:
+    def _level_in_yaml(self) -> _Level | None:
         for level in reversed(self.levels):
             if level.in_yaml:
                 return level
         return None
 
-    def _yaml_line(
-        self, level: _Level, expanded: str, stripped: str, indent: int
-    ) -> Iterator[TestRecord]:
-        point = level.last
+    def _yaml_line(self, level: _Level, expanded: str, stripped: str, indent: int) -> None:
         if stripped.rstrip() == "..." and indent <= level.yaml_indent + 2:
             level.in_yaml = False
             return
-        if point is not None and point.yaml_size < MAX_YAML_BYTES:
-            point.yaml_lines.append(
+        point = level.last
+        if point is not None and point.yaml is not None:
+            # vitest's TAP writes multi-line double-quoted strings ('actual: "Object {')
+            # whose next lines start in column 0: inside an open string a de-indented
+            # line is the string's, not the end of the block.
+            if _open_quotes(stripped) % 2:
+                level.yaml_quoted = not level.yaml_quoted
+            point.yaml.add(
                 expanded[level.yaml_indent :] if indent >= level.yaml_indent else stripped
             )
-            point.yaml_size += len(expanded)
-        yield from ()
 
-    def _output(self, depth: int, raw: str) -> None:
-        level = self._enter(depth) if depth < len(self.levels) else self.levels[-1]
-        last = level.last
-        # What follows a 'not ok' directly is its diagnostics: Test::More's '#   Failed
-        # test' comments, mocha's indented error and diff.
-        if last is not None and not last.ok and not level.pending_output:
-            last.diagnostics.append(raw.strip())
+    def _group_start(self, depth: int, text: str) -> None:
+        """Before a point: the tape test it belongs to, from the comments before it.
+
+        tape writes a test as a '# name' comment and then its assertions, flat and
+        numbered across the run (subtests too: '# parent' then '# child'). The stream is
+        taken as tape's when its first point, at top level, follows a comment, comes
+        after 'TAP version 13' and before any plan, and has no ' - ' before its
+        description (tape writes 'ok 1 one plus one'). Then the last comment of the run
+        right after the previous point names the test (the innermost, for a subtest),
+        and the assertions are named 'test > assertion', so one assertion text in two
+        tests gets two names. tape's '# SKIP name' (a skipped test, with no assertion)
+        names nothing; '# TODO name' names 'name'. A comment after output in a test
+        (t.comment after console.log) stays output.
+        """
+        if depth != 0 or len(self.levels) != 1 or self.open_buffered:
             return
-        level.pending_output.append(raw)
+        if self.tape is None:
+            self.tape = (
+                bool(self.group_run)
+                and self.version == 13
+                and self.levels[0].plan is None
+                and not _DASHED_POINT.match(text)
+            )
+            if not self.tape:
+                self._flush_group_run()
+        if self.tape:
+            self._take_group_run()
+            self.group_open = True
 
-    def _enter(self, depth: int) -> _Level:
+    def _take_group_run(self) -> None:
+        """The held comments name the tape test that starts (see _group_start)."""
+        names = [line[1:].strip() for line in self.group_run]
+        names = [n for n in names if n and not _TAPE_SKIPPED_TEST.match(n)]
+        if names:
+            self.group = _TAPE_TODO_TEST.sub("", names[-1]) or names[-1]
+        elif self.group_run:
+            self.group = None  # only skipped tests since the last point
+        self.group_run = []
+
+    def _flush_group_run(self) -> None:
+        """The held comments were output after all (or the dialect is not tape's): they
+        go before what was printed after them."""
+        if not self.group_run:
+            return
+        run, self.group_run = self.group_run, []
+        top = self.levels[0]
+        after, top.pending_output = top.pending_output, self._text()
+        for raw in run:
+            self._output(0, 0, raw, grouping=False)
+        top.pending_output.extend(after)
+
+    def _output(self, depth: int, indent: int, raw: str, grouping: bool = True) -> None:
+        if grouping and self.tape is not False and depth == 0 and len(self.levels) == 1:
+            line = raw.strip()
+            if line.startswith("#") and self.group_open and not _SUBTEST.match(line):
+                self.group_run.append(raw)
+                return
+            if line:
+                # Output after the name: the test printing (console.log). Comments after
+                # it are its output, not a new name.
+                if self.tape and self.group_run:
+                    self._take_group_run()
+                self.group_open = False
+        level = self.levels[min(depth, len(self.levels) - 1)]
+        last = level.last
+        line = raw.strip()
+        # What follows a 'not ok' directly is its diagnostics: Test::More's, bats' and
+        # pytest-tap's '#' comments, mocha's indented error and stack. An unindented
+        # line that is not a comment is some test's output: it ends them.
+        if (
+            last is not None
+            and not last.ok
+            and level.pending_output.empty
+            and (not line or line.startswith("#") or indent > level.depth * INDENT)
+        ):
+            if last.diagnostics is None:
+                last.diagnostics = self._text()
+            last.diagnostics.add(line + "\n")
+            if last.error_line is None and line:
+                if match := _PYTEST_ERROR.match(line):
+                    last.error_line = match.group(1)
+                elif not line.startswith("#"):
+                    last.error_line = line
+            return
+        level.pending_output.add(raw)
+
+    def _open(self, depth: int) -> Iterator[TestRecord]:
+        """Make sure levels down to ``depth`` exist.
+
+        A new subtest level ends its parent level's pending point (nothing indented can
+        add to it), so that the subtest's clock starts after it.
+        """
         while len(self.levels) <= depth:
-            self.levels.append(_Level(depth=len(self.levels)))
-        return self.levels[depth]
+            parent = self.levels[-1]
+            if parent.last is not None:
+                yield from self._emit(parent, parent.last)
+                parent.last = None
+            # What was printed before a subtest started is its first test's output, not
+            # the output of the group point that closes it (node-tap prints console.log
+            # lines of a subtest before its '# Subtest:' header).
+            self.levels.append(
+                _Level(
+                    depth=len(self.levels),
+                    pending_output=parent.pending_output,
+                    start_ms=parent.start_ms + parent.elapsed_ms,
+                )
+            )
+            parent.pending_output = self._text()
 
     # -- test points -------------------------------------------------------------------
 
     def _point(self, match: re.Match[str], depth: int, number: int) -> Iterator[TestRecord]:
         yield from self._close_deeper(depth)
-        level = self._enter(depth)
+        yield from self._open(depth)
+        level = self.levels[depth]
         if level.last is not None:
             yield from self._emit(level, level.last)
+            level.last = None
         rest = match.group(3)
         # node-tap's buffered subtest: 'ok 2 - name # time=2ms {' then its children, '}'.
         buffered = rest.endswith("{")
@@ -238,35 +485,64 @@ class _Parser:
         description, directive, reason, duration = _split_description(rest)
         point = _Point(
             ok=match.group(1) is None,
-            number=int(match.group(2)) if match.group(2) else None,
+            number=match.group(2),
             description=description,
             directive=directive,
             reason=reason,
             line=number,
             depth=depth,
-            duration_ms=duration,
+            ordinal=level.count + 1,
             output=level.pending_output,
+            duration_ms=duration,
             buffered=buffered,
         )
-        level.pending_output = []
+        level.pending_output = self._text()
+        if self.tape and depth == 0 and len(self.levels) == 1:
+            point.group = self.group
         level.count += 1
-        child = self.levels[depth + 1] if len(self.levels) > depth + 1 else None
-        if child is not None and child.records:
-            point.children = child.records
-            child.records = []
-        if child is not None and child.name and not point.description:
-            point.description = child.name
-        if child is not None:
-            self.levels[depth + 1 :] = []
-        level.last = point
-        level.in_yaml = False
+        if not point.ok and point.directive is None:
+            level.failed_points += 1
+        if len(self.levels) > depth + 1:
+            child = self.levels[depth + 1]
+            if child.count == 0 and not child.pending_output.empty:
+                # A subtest without points: what it printed (and what was printed
+                # before its '# Subtest:' header) is this test's output.
+                child.pending_output.extend(point.output)
+                point.output = child.pending_output
+                child.pending_output = self._text()
+            self._adopt(point, child)
+            # Test2 names a streamed subtest's point 'Subtest: name'.
+            if child.name and point.description in ("", f"Subtest: {child.name}"):
+                point.description = child.name
+            del self.levels[depth + 1 :]
         if buffered:
-            level.last = None
             self.open_buffered.append(point)
-        # A YAML block may follow, indented under the point.
-        level.yaml_indent = depth * INDENT + 2
-        level.in_yaml = False
-        self._expect_yaml = (level, point)
+            yield from self._open(depth + 1)
+            child = self.levels[depth + 1]
+            child.name = point.description or None
+            child.pending_output, point.output = point.output, child.pending_output
+        else:
+            level.last = point
+            self.expect_yaml = (level, point)
+
+    @staticmethod
+    def _adopt(point: _Point, child: _Level) -> None:
+        point.children = child.records
+        point.subtests = child.count
+        point.subtest_ms = child.elapsed_ms
+        point.child_failed = child.failed
+        if child.last is None and not child.pending_output.blank:
+            point.trailing = child.pending_output
+        if child.plan == 0 and child.count == 0:
+            reason = child.plan_reason or ""
+            if match := _DIRECTIVE.match(reason):
+                point.skip_all = (match.group(2) or "").strip() or "skipped"
+        elif child.plan is not None and child.count != child.plan:
+            point.plan_problem = (
+                f"{child.plan_text} tests planned but {child.count} ran"
+                if child.count > child.plan
+                else f"{child.plan_text} tests planned but only {child.count} ran"
+            )
 
     def _close_deeper(self, depth: int) -> Iterator[TestRecord]:
         """A line at ``depth`` ends any deeper subtest still open (its last point)."""
@@ -279,42 +555,153 @@ class _Parser:
         parent = self.open_buffered.pop()
         depth = parent.depth
         yield from self._close_deeper(depth)
-        child = self.levels[depth + 1] if len(self.levels) > depth + 1 else None
-        if child is not None:
-            parent.children = child.records
-            self.levels[depth + 1 :] = []
-        level = self._enter(depth)
-        level.last = parent
+        if len(self.levels) > depth + 1:
+            self._adopt(parent, self.levels[depth + 1])
+            del self.levels[depth + 1 :]
+        self.levels[depth].last = parent
+
+    def _prefix(self, depth: int) -> str | None:
+        """'outer > inner > ' for a record at ``depth``, when every level has a name."""
+        names = [level.name for level in self.levels[1 : depth + 1]]
+        if len(names) < depth or None in names:
+            return None
+        return "".join(f"{name} > " for name in names)
 
     def _emit(self, level: _Level, point: _Point) -> Iterator[TestRecord]:
-        record = self._record(point)
-        # A subtest's records are named after their parent once it is known.
-        prefix = record.metadata["name"] + " > "
-        records = [
-            replace(
-                child,
-                test_name=fit_name(prefix + child.metadata["name"]),
-                metadata={
-                    **child.metadata,
-                    "name": prefix + child.metadata["name"],
-                    "parent": record.metadata["name"],
-                },
-            )
-            for child in point.children
-        ]
-        records.append(record)
-        if point.depth == 0:
+        """The records of a finished point: itself when it is a test, else its group's.
+
+        A point whose subtest held points is a group (a describe block, a ``t.test`` with
+        assertions, a Test::More ``subtest``): every producer writes one after its
+        children, and its result only summarises theirs. Its leaves are the tests, so
+        that the records count what the framework counts. The group gives a record of its
+        own only when its result says something its children do not (see _group_record).
+        """
+        prefix = self._prefix(point.depth)
+        full_prefix = (prefix or "") + (f"{point.group} > " if point.group else "")
+        name = full_prefix + _local_name(point)
+        # Children whose subtest had no name while they were read are named now.
+        records = [_renamed(child, name) for child in point.children]
+        own = (
+            self._group_record(level, point, name, full_prefix)
+            if point.subtests
+            else self._record(level, point, name, full_prefix)
+        )
+        if own is not None:
+            records.append(own)
+        self.yielded += len(records) - len(point.children)
+        if point.child_failed or (own is not None and own.status is Status.FAILED):
+            level.failed = True
+        if prefix is not None:
             yield from records
         else:
-            # Children are named when their parent closes: keep them with their level.
             level.records.extend(records)
+
+    def _diagnostics(self, point: _Point) -> tuple[Any, str]:
+        """The point's YAML block, parsed when it is safe to; a warning when it is not."""
+
+        def refused(why: str) -> None:
+            self.yaml_refused += 1
+            if self.yaml_refused == 1:
+                self.options.warn(
+                    f"{self.report}:{point.line}: YAML diagnostics kept as text, not parsed: {why}"
+                )
+
+        return _yaml(point.yaml, refused)
+
+    def _clock(self, level: _Level, point: _Point, duration: int | None) -> datetime | None:
+        """When ``point`` started; moves its level's clock past it."""
+        # TAP has no timestamps: a test starts when the tests before it have ended,
+        # counted from the report's mtime. Sequential by assumption; node:test's
+        # concurrency, if any, is not in the stream.
+        offset = level.start_ms + level.elapsed_ms
+        level.elapsed_ms += duration if duration is not None else point.subtest_ms
+        return add_ms(self.options.fallback_start, offset)
+
+    def _group_record(
+        self, level: _Level, point: _Point, name: str, prefix: str
+    ) -> TestRecord | None:
+        """A group's own failure, when none of its tests failed; else nothing.
+
+        node:test fails a describe whose after() hook threw, or a test whose own body
+        threw after its subtests passed; Test::More fails a subtest whose plan was not
+        met; node-tap a subtest that timed out. Those failures are in no leaf, so they
+        become one synthetic Failed record named after the group.
+        """
+        diagnostics, yaml_text = self._diagnostics(point)
+        duration = point.duration_ms
+        if duration is None and isinstance(diagnostics, dict):
+            duration = _duration_ms(diagnostics.get("duration_ms"))
+        started_at = self._clock(level, point, duration)
+        if point.ok or point.directive is not None or point.child_failed:
+            return None
+        detail = (
+            _yaml_message(diagnostics)
+            or point.plan_problem
+            or point.error_line
+            or "the group's own result was 'not ok'"
+        )
+        message = (
+            f"group failed, none of its {point.subtests} test(s) did: {detail}"
+            if detail
+            else "group failed"
+        )
+        metadata: dict[str, Any] = {
+            "format": "tap",
+            "report": self.report,
+            "name": name,
+            "synthetic": True,
+            "reason": "group failed",
+            "tap_version": self.version,
+            "tap_depth": point.depth,
+            "line": point.line,
+            "subtests": point.subtests,
+        }
+        if prefix:
+            metadata["parent"] = prefix[:-3]
+        if point.number is not None:
+            value = _int(point.number)
+            metadata["tap_number"] = point.number if value is None else value
+        if isinstance(diagnostics, dict):
+            failure_type = diagnostics.get("failureType")
+            if isinstance(failure_type, str):
+                metadata["failure_type"] = failure_type  # node:test: hookFailed, ...
+        if started_at is not None:
+            metadata["time_source"] = "file_mtime"
+        parts = [yaml_text]
+        for extra in (point.diagnostics, point.trailing):
+            if extra is not None:
+                parts.append(extra.text().removesuffix("\n"))
+        outputs: tuple[TextArtifact, ...] = ()
+        if not point.output.blank:
+            outputs = (
+                TextArtifact(
+                    "stdout.log", point.output.text(), truncated_bytes=point.output.dropped
+                ),
+            )
+        return TestRecord(
+            test_name=fit_name(name, pad_with=self.stem),
+            status=Status.FAILED,
+            source=SourceRef(self.source.path, self.source.member, point.line),
+            started_at=started_at,
+            finished_at=add_ms(started_at, duration),
+            execution_time_ms=duration,
+            error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
+            metadata=metadata,
+            failure_text="\n".join(p for p in parts if p) or None,
+            outputs=outputs,
+        )
 
     # -- records -----------------------------------------------------------------------
 
-    def _record(self, point: _Point) -> TestRecord:
-        name = point.description or (f"test {point.number}" if point.number else "test")
+    def _record(self, level: _Level, point: _Point, name: str, prefix: str) -> TestRecord:
+        reason = point.reason
         if point.directive == "SKIP":
             status = Status.SKIPPED
+        elif point.skip_all is not None and point.directive is None:
+            # '1..0 # SKIP why' in its subtest: the test was skipped, whatever the
+            # point says (Test::More's parent line is then 'ok 9 # skip why').
+            status = Status.SKIPPED
+            reason = point.skip_all
         elif point.directive == "TODO":
             status = Status.KNOWN_FAIL
         else:
@@ -327,50 +714,57 @@ class _Parser:
             "tap_depth": point.depth,
             "line": point.line,
         }
+        if prefix:
+            metadata["parent"] = prefix[:-3]
         if point.number is not None:
-            metadata["tap_number"] = point.number
+            value = _int(point.number)
+            metadata["tap_number"] = point.number if value is None else value
         if point.directive:
             metadata["directive"] = point.directive.lower()
             if point.reason:
                 metadata["directive_reason"] = point.reason
+        elif point.skip_all is not None:
+            metadata["directive"] = "skip"
+            metadata["directive_reason"] = point.skip_all
         if point.directive == "TODO":
             metadata["todo_passed"] = point.ok
-        diagnostics, yaml_text = self._yaml(point)
+        diagnostics, yaml_text = self._diagnostics(point)
         if diagnostics is not None:
             metadata["yaml"] = diagnostics
         duration = point.duration_ms
         if duration is None and isinstance(diagnostics, dict):
             duration = _duration_ms(diagnostics.get("duration_ms"))
-        if point.children:
-            metadata["subtests"] = sum(
-                1 for c in point.children if c.metadata.get("tap_depth") == point.depth + 1
-            )
         message = None
         failure_text = None
         if status is Status.FAILED or (status is Status.KNOWN_FAIL and not point.ok):
-            first_diagnostic = next(
-                (d.strip().lstrip("#").strip() for d in point.diagnostics if d.strip(" #\n")),
-                None,
-            )
             message = (
                 _yaml_message(diagnostics)
-                or first_diagnostic
+                or point.error_line
                 or point.reason
                 or point.description
                 or None
             )
-            parts = [p for p in (yaml_text, "\n".join(point.diagnostics)) if p]
+            diagnostic_text = point.diagnostics.text() if point.diagnostics else ""
+            parts = [p for p in (yaml_text, diagnostic_text.removesuffix("\n")) if p]
             failure_text = "\n".join(parts) or None
         elif status is Status.KNOWN_FAIL or status is Status.SKIPPED:
-            message = point.reason
+            message = reason
         outputs: tuple[TextArtifact, ...] = ()
-        text = "".join(point.output)
-        if text.strip():
-            outputs = (TextArtifact("stdout.log", self._cap(text)),)
+        if not point.output.blank:
+            outputs = (
+                TextArtifact(
+                    "stdout.log", point.output.text(), truncated_bytes=point.output.dropped
+                ),
+            )
+        started_at = self._clock(level, point, duration)
+        if started_at is not None:
+            metadata["time_source"] = "file_mtime"
         return TestRecord(
-            test_name=fit_name(name, pad_with=self.report.rsplit("/", 1)[-1]),
+            test_name=fit_name(name, pad_with=self.stem),
             status=status,
             source=SourceRef(self.source.path, self.source.member, point.line),
+            started_at=started_at,
+            finished_at=add_ms(started_at, duration),
             execution_time_ms=duration,
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
             metadata=metadata,
@@ -378,43 +772,35 @@ class _Parser:
             outputs=outputs,
         )
 
-    def _cap(self, text: str) -> str:
-        limit = self.options.max_text_bytes
-        if len(text) <= limit:
-            return text
-        return text[:limit] + f"\n[truncated {len(text) - limit} bytes]\n"
-
-    def _yaml(self, point: _Point) -> tuple[Any, str]:
-        if not point.yaml_lines:
-            return None, ""
-        text = "".join(line if line.endswith("\n") else line + "\n" for line in point.yaml_lines)
-        if point.yaml_lines[0].strip() == "---":
-            body = text.split("\n", 1)[1] if "\n" in text else ""
-        else:
-            body = text
-        if point.yaml_size >= MAX_YAML_BYTES or _nesting(body) > MAX_YAML_DEPTH:
-            return None, text  # too big or too deep to parse: kept as text
-        try:
-            loaded = yaml.load(body, Loader=_SafeLoader)  # noqa: S506 - a safe loader
-        except yaml.YAMLError:
-            return None, text  # invalid YAML is tolerated: the text is kept
-        return _json_safe(loaded), text
+    def check_tap(self, lines: int) -> None:
+        """Refuse a stream that held nothing, or nothing of TAP."""
+        if lines == 0:
+            raise InputError(self.report, "empty file: no TAP in it, nothing to upload")
+        if not self.saw_tap:
+            raise InputError(
+                self.report, "not a TAP stream (no plan, test point or version)", line=lines
+            )
 
     def finish(self) -> Iterator[TestRecord]:
+        self._flush_group_run()  # tape's closing '# tests 11' and '# pass 8': output
         while self.open_buffered:
             yield from self._close_buffered()
         yield from self._close_deeper(0)
         top = self.levels[0]
         if top.last is not None:
-            top.last.output.extend(top.pending_output)
-            top.pending_output = []
+            top.last.output.extend(top.pending_output)  # trailing output: the last test's
+            top.pending_output = self._text()
             yield from self._emit(top, top.last)
             top.last = None
         for level in self.levels[1:]:
             yield from level.records  # an unfinished subtest: keep what it had
-        if not self.saw_tap:
-            raise InputError(
-                self.report, "not a TAP stream (no plan, test point or version)", line=1
+        self.summary.top_level = top.count
+        self.summary.top_level_failed = top.failed_points
+        self.summary.plan = top.plan
+        if self.yaml_refused > 1:
+            self.options.warn(
+                f"{self.report}: {self.yaml_refused} YAML diagnostic blocks kept as text, "
+                "not parsed (the first is named above)"
             )
         if self.bailed is not None:
             yield self._synthetic(f"Bail out! {self.bailed}", Status.FAILED, "bail out")
@@ -430,36 +816,178 @@ class _Parser:
             reason = top.plan_reason or "no reason given"
             yield self._synthetic(f"all tests skipped: {reason}", Status.SKIPPED, "skip all")
         elif planned is not None and top.count < planned and self.bailed is None:
+            self.options.warn(
+                f"{self.report}: the plan says {top.plan_text} tests, {top.count} "
+                "top-level test point(s) were read"
+            )
             yield self._synthetic(
-                f"{planned} tests planned but only {top.count} ran", Status.FAILED, "missing tests"
+                f"{top.plan_text} tests planned but only {top.count} ran",
+                Status.FAILED,
+                "missing tests",
             )
         elif planned is not None and top.count > planned:
+            self.options.warn(
+                f"{self.report}: the plan says {top.plan_text} tests, {top.count} "
+                "top-level test point(s) were read"
+            )
             yield self._synthetic(
-                f"{top.count} tests ran but the plan promised {planned}",
+                f"{top.count} tests ran but the plan promised {top.plan_text}",
                 Status.FAILED,
                 "plan exceeded",
             )
 
     def _synthetic(self, message: str, status: Status, reason: str) -> TestRecord:
-        stem = self.report.rsplit("/", 1)[-1]
+        self.yielded += 1
+        top = self.levels[0]
+        metadata: dict[str, Any] = {
+            "format": "tap",
+            "report": self.report,
+            "synthetic": True,
+            "reason": reason,
+            "tap_depth": 0,
+            "tap_version": self.version,
+        }
+        started_at = add_ms(self.options.fallback_start, top.start_ms + top.elapsed_ms)
+        if started_at is not None:
+            metadata["time_source"] = "file_mtime"
         return TestRecord(
-            test_name=fit_name(f"{stem} ({reason})"),
+            test_name=fit_name(f"{self.stem} ({reason})"),
             status=status,
             source=SourceRef(self.source.path, self.source.member, None),
+            started_at=started_at,
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
-            metadata={
-                "format": "tap",
-                "report": self.report,
-                "synthetic": True,
-                "reason": reason,
-                "tap_depth": 0,
-                "tap_version": self.version,
-            },
+            metadata=metadata,
         )
+
+
+def _open_quotes(line: str) -> int:
+    """Unescaped double quotes in a YAML line outside single-quoted text (a cheap count)."""
+    if '"' not in line:
+        return 0
+    count = 0
+    escaped = in_single = False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\" and not in_single:
+            escaped = True
+        elif char == "'" and not count % 2:
+            in_single = not in_single
+        elif char == '"' and not in_single:
+            count += 1
+    return count
+
+
+def _local_name(point: _Point) -> str:
+    """A point's own name: its description, else ``test N`` (its number or place)."""
+    return point.description or f"test {point.number or point.ordinal}"
+
+
+def _renamed(record: TestRecord, parent_name: str) -> TestRecord:
+    """``record`` of a subtest that had no name, now under ``parent_name``."""
+    inner_parent = record.metadata.get("parent")
+    name = f"{parent_name} > {record.metadata['name']}"
+    return replace(
+        record,
+        test_name=fit_name(name),
+        metadata={
+            **record.metadata,
+            "name": name,
+            "parent": f"{parent_name} > {inner_parent}" if inner_parent else parent_name,
+        },
+    )
 
 
 class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader (the C one when built): no Python objects, ever."""
+
+
+class _Unfit(Exception):
+    """A parsed YAML value too large or too deep to copy out as JSON."""
+
+
+def _yaml(block: _Text | None, refused: Callable[[str], None]) -> tuple[Any, str]:
+    """The parsed diagnostics (None when not parsed) and the block's text.
+
+    ``refused`` hears why a block that may be hostile was kept as text (too big, too
+    deep, or expanding past :data:`MAX_YAML_NODES` through aliases); invalid YAML is
+    ordinary (tap-parser's fixtures have 'garbage YAML') and kept as text silently.
+    """
+    if block is None:
+        return None, ""
+    text = block.text()
+    body = text.split("\n", 1)[1] if "\n" in text else ""
+    if block.dropped:
+        refused(f"over {MAX_YAML_BYTES} bytes")
+        return None, text
+    if _nesting(body) > MAX_YAML_DEPTH:
+        refused(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        return None, text
+    loader = _SafeLoader(body)
+    try:
+        # Compose first: PyYAML's node graph shares an aliased node, so composing costs
+        # what the text costs. Its size with every alias expanded is counted on that
+        # graph, and a block past the budget is never constructed: merge keys
+        # ('<<: [*a, *a]') copy pairs while constructing (PyYAML < 6.0.3 copies every
+        # one), and copying the result out as JSON expands plain aliases.
+        node = loader.get_single_node()
+        if node is None:
+            return None, text
+        size = _expanded_size(node, MAX_YAML_NODES)
+        if size > MAX_YAML_NODES:
+            refused(
+                f"its aliases expand to more than {MAX_YAML_NODES} nodes"
+                if size != _CYCLE
+                else "an alias refers to a node that holds it"
+            )
+            return None, text
+        loaded = loader.construct_document(node)
+        return _json_safe(loaded, [MAX_YAML_NODES], 0), text
+    # Invalid YAML is tolerated (the text is kept). ValueError: int() of a 5000-digit
+    # scalar; RecursionError: nesting the cheap depth check did not see.
+    except (yaml.YAMLError, ValueError, RecursionError, _Unfit):
+        return None, text
+    finally:
+        loader.dispose()
+
+
+#: What _expanded_size gives for a node that contains itself through an alias.
+_CYCLE = 1 << 62
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """How many nodes ``root`` has with every alias copied out (at most ``limit`` + 1).
+
+    Counted once per distinct node (memoised), so the cost is the composed graph's, not
+    the expansion's: a 612-byte "billion laughs" block is counted in microseconds.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            sizes[key] = min(limit + 1, 1 + sum(sizes[id(child)] for child in children))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            return _CYCLE
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _nesting(text: str) -> int:
@@ -475,16 +1003,20 @@ def _nesting(text: str) -> int:
     return max(deepest, max(indents, default=0) // 2)
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: Any, budget: list[int], depth: int) -> Any:
+    """``value`` with only JSON types: dates become ISO strings, keys strings."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_YAML_DEPTH:
+        raise _Unfit  # aliases re-used exponentially, or self-referencing
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [_json_safe(v, budget, depth + 1) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
-        return str(value)
-    if isinstance(value, bytes):
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)  # NaN and infinities are not JSON
+    if isinstance(value, bytes):  # !!binary
         return value.decode("utf-8", "replace")
     if value is None or isinstance(value, str | int | float | bool):
         return value
@@ -494,8 +1026,12 @@ def _json_safe(value: Any) -> Any:
 def _yaml_message(diagnostics: Any) -> str | None:
     if not isinstance(diagnostics, dict):
         return None
+    # node:test writes the assertion text as 'error', some producers 'msg'; vitest an
+    # 'error' mapping with its 'message'.
     for key in ("message", "error", "msg"):
         value = diagnostics.get(key)
+        if isinstance(value, dict):
+            value = value.get("message")
         if isinstance(value, str) and value.strip():
             return value.strip().splitlines()[0]
     return None
@@ -509,27 +1045,56 @@ def _duration_ms(value: Any) -> int | None:
     return round(value)
 
 
+def _int(digits: str) -> int | None:
+    return int(digits) if len(digits) <= MAX_DIGITS else None
+
+
 def _split_description(rest: str) -> tuple[str, str | None, str | None, int | None]:
-    """Description, directive (SKIP/TODO), its reason, and node-tap's ``# time=``."""
-    cut = _unescaped_hash(rest)
-    description = rest if cut is None else rest[:cut]
-    comment = "" if cut is None else rest[cut + 1 :].strip()
-    description = description.strip().replace("\\#", "#").replace("\\\\", "\\")
+    """Description, directive (SKIP/TODO), its reason, and node-tap's ``# time=``.
+
+    The directive is at the *last* unescaped ``#`` followed by SKIP or TODO (any case):
+    tape writes 'not ok 7 known bug #123 # TODO' and node:test 'name \\#123 # TODO', and
+    what comes before is the description. Without a directive, node-tap's trailing
+    ``# time=12ms`` comment is cut off the description the same way.
+    """
+    hashes = list(_unescaped_hashes(rest))
+    description, comment = rest, ""
+    for index in reversed(hashes):
+        if _DIRECTIVE.match(rest[index + 1 :].lstrip()):
+            description, comment = rest[:index], rest[index + 1 :].strip()
+            break
+    time_comment = ""
+    for index in reversed(hashes):
+        if index < len(description) and _TIME.match(description[index + 1 :].lstrip()):
+            # 'ok 1 - name # time=12ms', or before a directive: 'name # time=1ms # SKIP'
+            time_comment = description[index + 1 :]
+            description = description[:index]
+            break
+    description = _unescape(description.strip())
     directive = reason = None
+    if match := _DIRECTIVE.match(comment):
+        directive = match.group(1).upper()
+        reason = _TIME_COMMENT.sub("", _unescape(match.group(2) or "")).strip(" -") or None
     duration = None
-    if comment:
-        if match := _DIRECTIVE.match(comment):
-            directive = match.group(1).upper()
-            reason = (match.group(2) or "").replace("\\#", "#").strip(" -") or None
-        if time := _TIME.search(comment):
+    if time := (_TIME.search(comment) or _TIME.match(time_comment.lstrip())):
+        try:
             value = float(time.group(1))
-            duration = round(value * 1000 if (time.group(2) or "ms").lower() == "s" else value)
-        elif directive is None:
-            description = f"{description} # {comment}".strip()
+        except ValueError:  # 'time=1.2.3'
+            value = None
+        if value is not None and value != float("inf"):
+            unit = (time.group(2) or "ms").lower()
+            duration = round(value * 1000 if unit == "s" else value)
     return description, directive, reason, duration
 
 
-def _unescaped_hash(text: str) -> int | None:
+def _unescape(text: str) -> str:
+    """TAP 14 escapes: ``\\#`` is ``#``, ``\\\\`` is a backslash."""
+    return _ESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
+def _unescaped_hashes(text: str) -> Iterator[int]:
+    if "#" not in text:
+        return
     escaped = False
     for index, char in enumerate(text):
         if escaped:
@@ -537,12 +1102,11 @@ def _unescaped_hash(text: str) -> int | None:
         elif char == "\\":
             escaped = True
         elif char == "#":
-            return index
-    return None
+            yield index
 
 
-def _read_lines(stream: BinaryIO, report: str) -> Iterator[tuple[int, str, bool]]:
-    """(line number, text, was the line cut) with a cap on line length."""
+def _read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes, was the line cut) with a cap on line length."""
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -556,37 +1120,59 @@ def _read_lines(stream: BinaryIO, report: str) -> Iterator[tuple[int, str, bool]
                 more = stream.readline(MAX_LINE_BYTES)
                 if not more or more.endswith(b"\n"):
                     break
-        yield number, raw.decode("utf-8", "replace").rstrip("\r\n"), cut
+            raw = raw[:MAX_LINE_BYTES]
+        yield number, raw, cut
 
 
-def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
-    """Yield one :class:`TestRecord` per TAP test point read from ``stream``.
+def parse(
+    stream: BinaryIO,
+    source: SourceRef,
+    options: ParseOptions,
+    summary: TapSummary | None = None,
+) -> Iterator[TestRecord]:
+    """Yield one :class:`TestRecord` per TAP test (a point with no subtest) in ``stream``.
 
-    Subtest points are named ``parent > child``; the parent point is a record too.
-    Raises :class:`InputError` for a stream with no TAP in it at all.
+    Subtest points are named ``parent > child``; a point whose subtest held points is a
+    group and gives no record, unless it failed where none of its tests did (one
+    synthetic Failed record for it). A missing plan, a plan not met, and ``Bail out!``
+    each add a synthetic Failed record. ``summary``, when given, is filled with what the
+    stream said of itself at the end. Raises :class:`InputError` for an empty stream or
+    one with no TAP in it.
     """
     parser = _Parser(source, options)
+    if summary is not None:
+        parser.summary = summary
     replaced = 0
-    for number, line, cut in _read_lines(stream, parser.report):
-        if "\ufffd" in line:
-            replaced += line.count("\ufffd")
+    first_replaced: int | None = None
+    read = 0
+    number = 0
+    for number, raw, cut in _read_lines(stream):
+        read += len(raw)
+        if not parser.saw_tap and read > SNIFF_BYTES:
+            raise InputError(
+                parser.report,
+                f"not a TAP stream (no plan, test point or version in its first {read} bytes)",
+                line=number,
+            )
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = raw.decode("utf-8", "replace")
+            replaced += 1
+            first_replaced = first_replaced or number
         if cut:
             options.warn(f"{parser.report}:{number}: a line over {MAX_LINE_BYTES} bytes was cut")
+        yield from parser.feed(line.rstrip("\r\n") + "\n", number)
         if parser.bailed is not None:
-            continue  # TAP: nothing after 'Bail out!' counts
-        expect = getattr(parser, "_expect_yaml", None)
-        if expect is not None:
-            parser._expect_yaml = None
-            level, point = expect
-            stripped = line.lstrip(" ")
-            if stripped.rstrip() == "---" and level.last is point:
-                level.in_yaml = True
-                level.yaml_indent = len(line) - len(stripped)
-                point.yaml_lines.append("---")
-                continue
-        yield from parser.feed(line + "\n", number)
+            break  # TAP: nothing after 'Bail out!' counts
+    parser.check_tap(number)
     if replaced:
         options.warn(
-            f"{parser.report}: replaced {replaced} byte sequence(s) that are not UTF-8 with U+FFFD"
+            f"{parser.report}:{first_replaced}: bytes that are not UTF-8 replaced with U+FFFD "
+            f"on {replaced} line(s), the first here"
         )
     yield from parser.finish()
+    # Never a silent zero. finish() always adds a record for a stream without points
+    # (no plan, skip all); this is the guard for a rule that would forget to.
+    if not parser.yielded:
+        options.warn(f"{parser.report}: a TAP stream of {number} line(s) gave no test")

@@ -412,3 +412,178 @@ def test_memory_is_released_while_streaming():
         junit._release = original
     assert len(records) == 2000
     assert len(seen_children) >= 2000 and max(seen_children) == 0
+
+
+# -- issue #12 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stamp", ["12:30", "Tuesday", "2024", "2024-03", "12:30:00+02:00"])
+def test_a_timestamp_without_a_full_date_is_no_timestamp(stamp):
+    warnings: list[str] = []
+    (record,) = parse(
+        f'<testsuite name="s" timestamp="2024-01-02T03:04:05Z">'
+        f'<testcase name="t" timestamp="{stamp}"/></testsuite>',
+        warnings,
+    )
+    # the next source of the chain: the suite's timestamp, never today's date
+    assert record.started_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert record.metadata["time_source"] == "suite"
+    assert len(warnings) == 1 and "is not a full date" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-01-02", datetime(2024, 1, 2, tzinfo=timezone(timedelta(hours=2)))),
+        ("2024-01-02 12:30:00", datetime(2024, 1, 2, 12, 30, tzinfo=timezone(timedelta(hours=2)))),
+        ("2024-01-02T12:30:00-05:00", datetime(2024, 1, 2, 17, 30, tzinfo=UTC)),
+        ("Tue, 02 Jan 2024 12:30:00 GMT", datetime(2024, 1, 2, 12, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_full_date_is_taken_and_a_naive_time_is_in_the_given_timezone(stamp, expected):
+    plus2 = timezone(timedelta(hours=2))
+    record = one(f'<testsuite timestamp="{stamp}"><testcase name="t"/></testsuite>', timezone=plus2)
+    assert record.started_at == expected
+
+
+def test_mocha_junit_reporter_full_title_in_name_is_not_doubled():
+    records = parse(
+        '<testsuites><testsuite name="suite"><testcase classname="fails" name="suite fails"/>'
+        '<testcase classname="C" name="other"/></testsuite>'
+        '<testsuite name="inner"><testcase classname="deep" name="suite inner deep"/>'
+        "</testsuite></testsuites>"
+    )
+    assert [r.test_name for r in records] == ["suite fails", "C.other", "suite inner deep"]
+
+
+def test_a_classname_merely_ending_the_name_is_kept():
+    # node:test's classname="test": 'failing test' is not '<suite title> test'
+    record = one('<testsuite name="s"><testcase classname="test" name="failing test"/></testsuite>')
+    assert record.test_name == "test.failing test"
+
+
+NODE_TAP = """<testsuites name="TAP Tests" tests="9" failures="4">
+<testsuite name="file.mjs" tests="7" failures="3">
+<testsuite name="group" tests="2" failures="0">
+  <testcase name="assertion" classname="file.mjs &gt; group"/>
+</testsuite>
+<testsuite name="bad" tests="2" failures="2">
+  <testcase name="boom" classname="file.mjs &gt; bad"><failure>boom</failure></testcase>
+</testsuite>
+<testsuite name="timed out" tests="2" failures="0">
+  <testcase name="fine" classname="file.mjs &gt; timed out"/>
+</testsuite>
+<testcase name="group" classname="file.mjs" time="0.1"/>
+<testcase name="bad" classname="file.mjs"><failure>child failed</failure></testcase>
+<testcase name="timed out" classname="file.mjs"><failure message="timeout!"/></testcase>
+<testcase name="skipped" classname="file.mjs">
+  <properties><property name="skip" value="not yet"/></properties></testcase>
+<testcase name="todo" classname="file.mjs">
+  <properties><property name="todo" value="known bug"/></properties></testcase>
+</testsuite></testsuites>"""
+
+
+def test_node_tap_summary_test_cases_are_not_counted_twice():
+    warnings: list[str] = []
+    records = parse(NODE_TAP, warnings)
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("file.mjs > group.assertion", Status.PASSED, False),
+        ("file.mjs > bad.boom", Status.FAILED, False),
+        ("file.mjs > timed out.fine", Status.PASSED, False),
+        # failed where its one test passed: kept, as a synthetic group failure
+        ("file.mjs.timed out", Status.FAILED, True),
+        ("file.mjs.skipped", Status.SKIPPED, False),
+        ("file.mjs.todo", Status.KNOWN_FAIL, False),
+    ]
+    assert records[3].metadata["reason"] == "group failed"
+    assert records[3].error_message == "group failed, none of its tests did: timeout!"
+    assert records[4].error_message == "not yet"
+    assert warnings == []  # node-tap's header counts count the summaries: not checked
+
+
+def test_a_test_case_named_like_a_suite_without_cases_is_a_test():
+    records = parse(
+        '<testsuite name="p"><testsuite name="x"/><testcase name="x" classname="p"/></testsuite>'
+    )
+    assert [r.test_name for r in records] == ["p.x"]
+
+
+def test_pytest_interrupted_session_placeholder_is_a_synthetic_failure():
+    records = parse(
+        '<testsuites name="pytest tests"><testsuite name="pytest" tests="1" failures="0">'
+        '<testcase classname="m" name="test_a" time="0.001"/><testcase time="0.000"/>'
+        "</testsuite></testsuites>"
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("m.test_a", Status.PASSED, False),
+        ("pytest (session interrupted)", Status.FAILED, True),
+    ]
+    assert records[1].metadata["reason"] == "session interrupted"
+    assert "interrupted" in records[1].error_message
+
+
+def test_a_bare_nameless_test_case_without_time_is_not_an_interruption():
+    record = one('<testsuite name="s"><testcase/></testsuite>')
+    assert record.status is Status.PASSED and not record.synthetic
+
+
+@pytest.mark.parametrize(
+    ("header", "cases", "warning"),
+    [
+        # bats 1.8 with retries writes a bogus extra case
+        (
+            'tests="2" failures="0" skipped="0"',
+            '<testcase name="a"/><testcase name="b"/><testcase name="begin 3 b"/>',
+            "suite 's' says tests=2, but 3 test(s) were read (line 1)",
+        ),
+        # cases missing from the report
+        ('tests="5"', '<testcase name="a"/>', "says tests=5, but 1 test(s) were read"),
+        (
+            'tests="2" failures="0" errors="0"',
+            '<testcase name="a"/><testcase name="b"><failure/></testcase>',
+            "says failures=0, errors=0, but 1 failed were read",
+        ),
+        ('tests="1" skipped="1"', '<testcase name="a"/>', "says skipped=1, but 0 skipped"),
+    ],
+)
+def test_header_counts_that_disagree_are_a_warning_with_both_figures(header, cases, warning):
+    warnings: list[str] = []
+    parse(f'<testsuite name="s" {header}>{cases}</testsuite>', warnings)
+    assert len(warnings) == 1 and warning in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # pytest-rerunfailures: the failed tries are repeated cases, tests= counts them
+        '<testsuite name="pytest" tests="3" failures="1"><testcase classname="m" name="t">'
+        '<failure/></testcase><testcase classname="m" name="t"/>'
+        '<testcase classname="m" name="u"/></testsuite>',
+        # Surefire: reruns inside the case, counted as attempts
+        '<testsuite name="s" tests="3" failures="3"><testcase name="t"><failure/>'
+        "<rerunFailure/><rerunFailure/></testcase></testsuite>",
+        # node:test: a suite counts its direct children, nested suites included
+        '<testsuites><testsuite name="o" tests="2" failures="1"><testcase name="a"/>'
+        '<testsuite name="i" tests="2" failures="1"><testcase name="b"/><testcase name="c">'
+        "<failure/></testcase></testsuite></testsuite></testsuites>",
+        # several <failure> elements in one case (googletest)
+        '<testsuite name="s" tests="1" failures="2"><testcase name="t"><failure/><failure/>'
+        "</testcase></testsuite>",
+        # jest-junit: a suite that failed to load
+        '<testsuite name="s" tests="0" errors="1"><testcase name="Test suite failed to run">'
+        "<error/></testcase></testsuite>",
+        # ginkgo: tests= counts the specs that ran, skipped ones are listed too
+        '<testsuite name="s" tests="1" skipped="1"><testcase name="a"/><testcase name="b">'
+        "<skipped/></testcase></testsuite>",
+    ],
+)
+def test_benign_count_shapes_are_not_warned_about(xml):
+    warnings: list[str] = []
+    parse(xml, warnings)
+    assert warnings == []
+
+
+def test_test_cases_that_give_no_record_are_never_a_silent_zero():
+    warnings: list[str] = []
+    assert parse("<testsuite/>", warnings) == []
+    assert warnings == ["r.xml: the report holds no test cases"]

@@ -463,3 +463,38 @@ def test_corpus_counts_match_the_index(row):
         assert counts["KnownFail"] == int(notes["xfailed"])
     if "xpassed" in notes:
         assert sum(bool(r.metadata.get("xpassed")) for r in records) == int(notes["xpassed"])
+
+
+def test_interrupted_session_is_a_synthetic_failure_naming_the_running_test():
+    records = parse(
+        document(
+            test_entry("t.py::a"),
+            test_entry("t.py::slow", setup=stage()),
+            exitcode=2,
+            summary={"passed": 2, "total": 2, "collected": 3},
+        )
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::a", Status.PASSED, False),
+        ("pytest (session interrupted)", Status.FAILED, True),
+    ]
+    metadata = records[1].metadata
+    assert metadata["reason"] == "session interrupted" and metadata["running"] == ["t.py::slow"]
+    assert metadata["collected"] == 3
+
+
+def test_a_setup_only_test_is_kept_when_the_session_was_not_interrupted():
+    record = one(test_entry("t.py::a", setup=stage()))
+    assert record.test_name == "t.py::a" and not record.synthetic
+
+
+def test_failed_outcome_with_passing_stages_is_a_failed_subtest():
+    record = one(test_entry("t.py::loop", outcome="failed"))
+    assert record.status is Status.FAILED
+    assert record.error_message.startswith("a subtest failed")
+
+
+def test_a_report_without_any_test_is_a_warning_not_a_silent_zero():
+    warnings: list[str] = []
+    assert parse(document(exitcode=5), warnings) == []
+    assert warnings == ["r.json: the report holds no test result"]

@@ -308,10 +308,62 @@ def test_abnormal_exit_status_is_warned():
     parse(
         START,
         *run("t.py::a"),
-        {"exitstatus": 2, "$report_type": "SessionFinish"},
+        {"exitstatus": 3, "$report_type": "SessionFinish"},
         warnings=warnings,
     )
-    assert any("interrupted" in w for w in warnings)
+    assert any("internal error" in w for w in warnings)
+
+
+def test_interrupted_session_is_a_synthetic_failure_naming_the_running_test():
+    records = parse(
+        START,
+        *run("t.py::a"),
+        report("t.py::slow", "setup", start=T0 + 5, stop=T0 + 5.1),
+        {"exitstatus": 2, "$report_type": "SessionFinish"},
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::a", Status.PASSED, False),
+        ("pytest (session interrupted)", Status.FAILED, True),
+    ]
+    synthetic = records[1].metadata
+    assert synthetic["reason"] == "session interrupted" and synthetic["running"] == ["t.py::slow"]
+    assert "while t.py::slow was running" in records[1].error_message
+
+
+def subtest(nodeid: str, outcome: str, msg: str | None = None, **kwargs: str) -> dict[str, Any]:
+    entry = report(nodeid, "call", outcome, **{"_subtest.context": {"msg": msg, "kwargs": kwargs}})
+    entry["$report_type"] = "SubTestReport"
+    if outcome == "failed":
+        entry["longrepr"] = {"reprcrash": {"path": "t.py", "lineno": 3, "message": f"bad {kwargs}"}}
+    return entry
+
+
+def test_pytest9_subtests_stay_with_their_test_as_in_the_junit_view():
+    warnings: list[str] = []
+    setup, call, teardown = run("t.py::loop")
+    records = parse(
+        START,
+        setup,
+        subtest("t.py::loop", "passed", "check", i="0"),
+        subtest("t.py::loop", "failed", "check", i="1"),
+        subtest("t.py::loop", "skipped", "later"),
+        call,  # unittest's subTest: the call itself passes
+        teardown,
+        FINISH,
+        warnings=warnings,
+    )
+    (record,) = records
+    assert record.status is Status.FAILED and warnings == []
+    assert record.error_message == "subtest [check] (i=1): bad {'i': '1'}"
+    assert record.metadata["subtests"] == {"passed": 1, "failed": 1, "skipped": 1}
+    assert record.metadata["failed_subtests"] == ["[check] (i=1)"]
+    assert "--- subtest [check] (i=1) ---" in record.failure_text
+
+
+def test_passing_subtests_leave_the_test_passed():
+    setup, call, teardown = run("t.py::ok")
+    record = one(setup, subtest("t.py::ok", "passed", i="0"), call, teardown)
+    assert record.status is Status.PASSED and record.metadata["subtests"] == {"passed": 1}
 
 
 def test_old_reportlog_without_times_still_parses():
@@ -469,3 +521,9 @@ def test_chained_exceptions_are_rendered_with_their_description():
         < text.index("direct cause")
         < text.index("E   RuntimeError")
     )
+
+
+def test_a_log_without_any_test_is_a_warning_not_a_silent_zero():
+    warnings: list[str] = []
+    assert parse(START, {"exitstatus": 5, "$report_type": "SessionFinish"}, warnings=warnings) == []
+    assert warnings == ["log.jsonl: the report-log holds no test result"]

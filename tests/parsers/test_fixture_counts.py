@@ -1,0 +1,94 @@
+"""The records of each fixture made for issue #12 against what its framework printed.
+
+Each row: the tests junit2af gives (non-synthetic records), the Failed among them, the
+synthetic records' reasons, and the framework's own summary line it must agree with
+(fixtures/<dir>/README.md says how the two figures relate where they differ in unit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from junit2af.inputs import expand_inputs
+from junit2af.parsers import tap
+from junit2af.parsers.base import ParseOptions
+from junit2af.records import SourceRef, Status
+from junit2af.reports import read_records
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+#: fixture -> (tests, failed tests, synthetic reasons), and what the framework printed
+COUNTS = {
+    # node 20: '# tests 17 # suites 4': 17 test()/it() of which 4 only hold subtests.
+    "tap/node-test-nested.tap": (13, 2, ["group failed", "group failed"]),
+    # node's JUnit reporter drops the two group failures (a hook, a parent's own body).
+    "junit/node-test-nested-junit.xml": (13, 2, []),
+    # node 20: '# tests 12 # suites 1', one test() only holds subtests.
+    "tap/node-test.tap": (11, 2, []),
+    # tap 21: 'Asserts: 7 pass 3 fail 1 skip 1 todo' (12), raw TAP and JUnit reporter.
+    "tap/node-tap.tap": (12, 3, []),
+    "junit/node-tap-junit.xml": (12, 3, []),
+    # tape 5: '# tests 7 # pass 6 # fail 1' and '# tests 11 # pass 8 # fail 3'.
+    "tap/tape-groups.tap": (7, 1, []),
+    "tap/tape.tap": (11, 3, []),
+    # prove: 'Tests: 5 Failed: 2' counts top-level points; 8 leaves, and the subtest whose
+    # plan failed while its tests passed is the synthetic record.
+    "tap/prove-subtests.tap": (8, 1, ["group failed"]),
+    # vitest 3: 'Tests 1 failed | 5 passed | 1 skipped | 1 todo (8)'.
+    "tap/vitest.tap": (8, 1, []),
+    "tap/vitest-flat.tap": (8, 1, []),
+    # pytest 9 interrupted by SIGINT: '1 failed, 1 passed', exit status 2.
+    "junit/pytest-interrupted.xml": (2, 1, ["session interrupted"]),
+    "reportlog/pytest-interrupted.jsonl": (2, 1, ["session interrupted"]),
+    "pytest-json/pytest-interrupted.json": (2, 1, ["session interrupted"]),
+    # pytest 9 subtests: '4 failed, 4 passed' counts subtest reports; 5 tests (the
+    # JUnit view's test cases, json-report's summary total).
+    "junit/pytest9-subtests.xml": (5, 2, []),
+    "reportlog/pytest9-subtests.jsonl": (5, 2, []),
+    "pytest-json/pytest9-subtests.json": (5, 2, []),
+    # bats 1.8.2: '6 tests, 1 failure, 1 skipped'; its JUnit has a bogus 7th case (a
+    # warning says so, see test_bats_bogus_case_is_warned_about).
+    "junit/bats-junit.xml": (7, 1, []),
+    # mocha 11: '4 passing, 3 pending, 2 failing' (the 2nd failure is a beforeEach hook).
+    "junit/mocha-junit-reporter.xml": (9, 2, []),
+}
+
+
+def _read(relpath: str, warnings: list[str]):
+    options = ParseOptions(warn=warnings.append)
+    return list(read_records(list(expand_inputs([str(FIXTURES / relpath)])), options))
+
+
+@pytest.mark.parametrize("relpath", sorted(COUNTS))
+def test_fixture_counts_match_the_framework(relpath):
+    records = _read(relpath, [])
+    tests = [r for r in records if not r.synthetic]
+    got = (
+        len(tests),
+        sum(r.status is Status.FAILED for r in tests),
+        [r.metadata["reason"] for r in records if r.synthetic],
+    )
+    assert got == COUNTS[relpath]
+
+
+def test_bats_bogus_case_is_warned_about():
+    warnings: list[str] = []
+    _read("junit/bats-junit.xml", warnings)
+    assert any("says tests=6, skipped=1, but 7 test(s), 2 skipped were read" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("relpath", "top_level", "failed"),
+    [
+        ("tap/prove-subtests.tap", 5, 2),
+        ("tap/node-test-nested.tap", 8, 4),
+        ("tap/prove.tap", 10, 2),
+    ],
+)
+def test_top_level_points_are_what_prove_and_tap_parser_count(relpath, top_level, failed):
+    summary = tap.TapSummary()
+    with open(FIXTURES / relpath, "rb") as stream:
+        list(tap.parse(stream, SourceRef(relpath), ParseOptions(warn=lambda m: None), summary))
+    assert (summary.top_level, summary.top_level_failed) == (top_level, failed)
