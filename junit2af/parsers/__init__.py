@@ -40,6 +40,7 @@ FAMILIES: tuple[str, ...] = (
     "junit",
     "pytest_json",
     "reportlog",
+    "gotest",
     "tap",
 )
 
