@@ -40,6 +40,8 @@ FAMILIES: tuple[str, ...] = (
     "junit",
     "pytest_json",
     "reportlog",
+    "jest_json",
+    "mocha_json",
     "gotest",
     "tap",
 )

@@ -197,3 +197,35 @@ class WarnOnce:
         if key not in self._said:
             self._said.add(key)
             self._warn(f"{self.report}: {message}")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes (Jest, Vitest and Playwright keep them in
+    failure messages when the run had a TTY or FORCE_COLOR)."""
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def common_directory(paths: list[str]) -> str:
+    """The deepest directory holding every one of ``paths`` ('' when they share none)."""
+    split = [p.replace("\\", "/").split("/")[:-1] for p in paths if p]
+    if not split:
+        return ""
+    prefix = split[0]
+    for parts in split[1:]:
+        length = 0
+        for a, b in zip(prefix, parts, strict=False):
+            if a != b:
+                break
+            length += 1
+        prefix = prefix[:length]
+    return "/".join(prefix)
+
+
+def relative_to(path: str, directory: str) -> str:
+    path = path.replace("\\", "/")
+    if directory and path.startswith(directory + "/"):
+        return path[len(directory) + 1 :]
+    return path
