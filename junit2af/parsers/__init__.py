@@ -42,6 +42,7 @@ FAMILIES: tuple[str, ...] = (
     "reportlog",
     "jest_json",
     "mocha_json",
+    "playwright_json",
     "gotest",
     "tap",
 )
