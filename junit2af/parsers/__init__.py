@@ -43,6 +43,7 @@ FAMILIES: tuple[str, ...] = (
     "jest_json",
     "mocha_json",
     "playwright_json",
+    "cucumber",
     "gotest",
     "tap",
 )
