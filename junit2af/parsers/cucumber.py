@@ -426,9 +426,9 @@ class _JsonReader:
         line = self._line(element)
         if self.names[name] > 1:
             name = f"{name} (line {line})" if line else name
-        uri = as_str(feature.get("uri")) or (as_str(feature.get("location")) or "").rsplit(
-            ":", 1
-        )[0]
+        uri = (
+            as_str(feature.get("uri")) or (as_str(feature.get("location")) or "").rsplit(":", 1)[0]
+        )
         metadata: dict[str, Any] = {"format": "cucumber-json", "report": self.path}
         if self.producer:
             metadata["producer"] = self.producer
@@ -465,9 +465,7 @@ class _JsonReader:
             status=status,
             source=self.source,
             started_at=started_at,
-            finished_at=(
-                started_at + timedelta(milliseconds=duration_ms) if started_at else None
-            ),
+            finished_at=(started_at + timedelta(milliseconds=duration_ms) if started_at else None),
             execution_time_ms=duration_ms,
             error_message=clip(message),
             metadata=metadata,
@@ -634,7 +632,8 @@ class _MessageReader:
         if not hook_id:
             return
         kind = as_str(body.get("type")) or ""
-        word = "After" if kind.startswith("AFTER") else "Before" if kind.startswith("BEFORE") else ""
+        word = "After" if kind.startswith("AFTER") else ""
+        word = "Before" if kind.startswith("BEFORE") else word
         if "STEP" in kind:
             word += "Step"
         name = as_str(body.get("name"))
@@ -656,7 +655,8 @@ class _MessageReader:
             if as_str(step.get("hookId")):
                 steps[step_id] = ("hook", self.hooks.get(step["hookId"], "hook"))
             else:
-                text = pickle.steps.get(as_str(step.get("pickleStepId")) or "", "") if pickle else ""
+                pickle_step = as_str(step.get("pickleStepId")) or ""
+                text = pickle.steps.get(pickle_step, "") if pickle else ""
                 steps[step_id] = ("step", text or "step")
         self.test_cases[case_id] = (pickle_id, steps)
 
@@ -748,7 +748,8 @@ class _MessageReader:
         result = mapping(body.get("result"))
         if (as_str(result.get("status")) or "").upper() != "FAILED":
             return
-        error = as_str(result.get("message")) or as_str(mapping(result.get("exception")).get("message"))
+        error = as_str(result.get("message"))
+        error = error or as_str(mapping(result.get("exception")).get("message"))
         yield self._synthetic("a BeforeAll/AfterAll hook failed", error, line, "run hook failed")
 
     def _on_testRunFinished(  # noqa: N802
@@ -798,7 +799,9 @@ class _MessageReader:
 
     def _record(self, case_id: str, attempts: list[_Attempt], incomplete: bool) -> TestRecord:
         pickle_id, _ = self.test_cases.pop(case_id, ("", {}))
-        pickle = self.pickles.pop(pickle_id, None) or _Pickle("(unknown scenario)", "", None, [], {})
+        pickle = self.pickles.pop(pickle_id, None)
+        if pickle is None:
+            pickle = _Pickle("(unknown scenario)", "", None, [], {})
         final = attempts[-1]
         status, word, deciding = _verdict(final.outcome.steps, None)
         message, failure_text = _message(status, word, deciding)
@@ -833,8 +836,9 @@ class _MessageReader:
             if attempt.outcome.logs:
                 outputs.append(attempt.outcome.logs.artifact(f"{prefix}log.txt"))
             for text in attempt.outcome.texts:
+                label = prefix + text.label
                 outputs.append(
-                    TextArtifact(prefix + text.label, text.text, text.content_type, text.truncated_bytes)
+                    TextArtifact(label, text.text, text.content_type, text.truncated_bytes)
                 )
         if len(attempts) > 1:
             metadata["attempts"] = len(attempts)
