@@ -337,15 +337,14 @@ class _JsonReader:
                     background = background_outcome = None
                 scenarios.append((feature, element, outcome))
             self.features[index] = None  # its scenarios are read: let the rest go
-        total = sum(sum(s.seconds for s in o.steps) for _, _, o in scenarios)
+        durations = [_ms(o) for _, _, o in scenarios]
         clock = None
         if self.options.fallback_start is not None:
-            clock = self.options.fallback_start - timedelta(seconds=total)
-        for feature, element, outcome in scenarios:
-            seconds = sum(s.seconds for s in outcome.steps)
+            clock = self.options.fallback_start - timedelta(milliseconds=sum(durations))
+        for (feature, element, outcome), duration_ms in zip(scenarios, durations, strict=True):
             yield self._record(feature, element, outcome, clock)
             if clock is not None:
-                clock += timedelta(seconds=seconds)
+                clock += timedelta(milliseconds=duration_ms)
 
     def _outcome(self, element: Mapping[str, Any]) -> _Outcome:
         outcome = _Outcome()
@@ -449,8 +448,7 @@ class _JsonReader:
         metadata["steps"] = sum(1 for s in outcome.steps if not s.label.endswith(" hook"))
         if outcome.binary:
             metadata["binary_embeddings_skipped"] = outcome.binary
-        seconds = sum(s.seconds for s in outcome.steps)
-        duration_ms = int(round(seconds * 1000))
+        duration_ms = _ms(outcome)
         started_at = iso_time(element.get("start_timestamp"), self.options)
         if started_at is not None:
             metadata["time_source"] = "report"
@@ -472,6 +470,10 @@ class _JsonReader:
             failure_text=failure_text,
             outputs=tuple(outputs),
         )
+
+
+def _ms(outcome: _Outcome) -> int:
+    return int(round(sum(s.seconds for s in outcome.steps) * 1000))
 
 
 def _tags(value: Any) -> list[str]:
