@@ -319,7 +319,10 @@ class _JsonReader:
                 if not self._is_scenario(element):
                     outcome = self._outcome(element)
                     # JVM/ruby: the background ran, with results, for the next scenario.
-                    ran = any("result" in mapping(s) for s in listing(element.get("steps")))
+                    ran = any(
+                        mapping(mapping(s).get("result")).get("status")
+                        for s in listing(element.get("steps"))
+                    )
                     background = outcome.steps if ran else None
                     background_outcome = outcome if ran else None
                     continue
