@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -193,7 +193,8 @@ class _Reader:
         if action in ("build-output", "build-fail"):
             self._build_event(line, action, event)
             return
-        package = event.get("Package") if isinstance(event.get("Package"), str) else ""
+        raw_package = event.get("Package")
+        package: str = raw_package if isinstance(raw_package, str) else ""
         test = as_str(event.get("Test"))
         if action == "start":
             yield from self._start_run(package, line, time, restart=True)
@@ -426,7 +427,7 @@ class _Reader:
 
     def _implicit_start(
         self, run: _PackageRun, test: str, line: int, time: datetime | None
-    ) -> Iterator[TestRecord]:
+    ) -> Generator[TestRecord, None, _Running]:
         """An event for a test that never had 'run' (a log cut at its start)."""
         yield from self._start_test(run, test, line, time)
         return run.running[test]

@@ -371,3 +371,21 @@ def test_gotestsum_fixture_matches_what_gotestsum_printed():
     failed_attempts = sum(r.metadata.get("attempts", 1) for r in records if r.status == "Failed")
     assert failed_attempts + 1 + 3 == 16
     assert len(records) + 4 == 21
+
+
+def test_open_tests_are_bounded(monkeypatch):
+    monkeypatch.setattr(gotest, "MAX_OPEN", 3)
+    warnings: list[str] = []
+    lines = [ev("run", f"Test{i}") for i in range(5)]
+    records = parse(lines, warnings)
+    assert len(records) == 5  # 2 evicted early, 3 closed at the end: all Failed
+    assert all(r.metadata["incomplete"] for r in records)
+    assert any("tests running at once" in w for w in warnings)
+
+
+def test_held_failures_are_bounded(monkeypatch):
+    monkeypatch.setattr(gotest, "MAX_HELD", 2)
+    lines = [line for i in range(4) for line in failing(f"Test{i}")]
+    records = parse(lines)
+    # The two oldest were released as soon as the third and fourth failed.
+    assert [r.test_name.rsplit(".", 1)[-1] for r in records] == ["Test0", "Test1", "Test2", "Test3"]

@@ -372,3 +372,12 @@ def test_playwright_broken_fixture_is_not_an_empty_report():
     """The run stopped on a file that failed to load: no test ran, one error."""
     records = fixture(playwright_json, "playwright-json/playwright-broken.json")
     assert [(r.test_name, r.status) for r in records] == [("broken.spec.js (error)", Status.FAILED)]
+
+
+def test_hostile_documents_are_refused_with_the_line():
+    with pytest.raises(InputError, match="duplicate key"):
+        run(jest_json, b'{"numTotalTests": 1,\n "testResults": [], "testResults": []}')
+    with pytest.raises(InputError, match="nested deeper"):
+        run(playwright_json, b'{"config": {}, "suites": ' + b"[" * 500 + b"]" * 500 + b"}")
+    with pytest.raises(InputError, match="non-finite|NaN"):
+        run(mocha_json, b'{\n  "stats": {"passes": NaN}, "tests": []}')
