@@ -40,6 +40,11 @@ FAMILIES: tuple[str, ...] = (
     "junit",
     "pytest_json",
     "reportlog",
+    "jest_json",
+    "mocha_json",
+    "playwright_json",
+    "cucumber",
+    "gotest",
     "tap",
 )
 
@@ -171,8 +176,61 @@ def _xml_root_is(*names: str) -> Callable[[Head], bool]:
     return test
 
 
+def _text_has(*patterns: bytes) -> Callable[[Head], bool]:
+    """True when a line of the first bytes matches one of ``patterns`` (multiline)."""
+    compiled = [re.compile(pattern, re.MULTILINE) for pattern in patterns]
+
+    def test(head: Head) -> bool:
+        return any(pattern.search(head.text) for pattern in compiled)
+
+    return test
+
+
 #: Recognised but not read, asked in order after every family declined.
 LOOKS_LIKE: tuple[tuple[Callable[[Head], bool], LooksLike], ...] = (
+    (
+        _text_has(rb"^DONE \d+ (?:runs?, )?\d+ tests?"),
+        LooksLike("a gotestsum console log", "write `gotestsum --jsonfile report.json`"),
+    ),
+    (
+        _text_has(rb"^(?:=== RUN   |--- (?:PASS|FAIL|SKIP): |FAIL\t\S|ok  \t\S)"),
+        LooksLike("`go test` text output", "write `go test -json ./... > report.json`"),
+    ),
+    (
+        _text_has(rb"^Test Suites: ", rb"^(?:PASS|FAIL) \S+\.(?:test|spec)\.[cm]?[jt]sx?\b"),
+        LooksLike("a Jest console log", "write `jest --json --outputFile=report.json`"),
+    ),
+    (
+        _text_has(rb"^ *(?:Test Files|Tests) {2,}\d+ (?:passed|failed)", rb"^ *RUN +v\d+\.\d+"),
+        LooksLike(
+            "a Vitest console log", "write `vitest run --reporter=json --outputFile=report.json`"
+        ),
+    ),
+    (
+        _text_has(rb"^ +\d+ passing \(\d+m?s\)"),
+        LooksLike(
+            "a mocha console log",
+            "write `mocha --reporter json --reporter-option output=report.json`",
+        ),
+    ),
+    (
+        _text_has(rb"^Running \d+ tests? using \d+ workers?"),
+        LooksLike(
+            "a Playwright console log",
+            "write `PLAYWRIGHT_JSON_OUTPUT_FILE=report.json playwright test --reporter=json`",
+        ),
+    ),
+    (
+        _text_has(rb"^\d+ scenarios? \((?:\d+ \w+(?:, )?)+\)"),
+        LooksLike(
+            "a Cucumber console log",
+            "write `--format json:report.json` or `--format message:report.ndjson`",
+        ),
+    ),
+    (
+        _text_has(rb"^\d+ (?:features?|scenarios?) passed, \d+ failed"),
+        LooksLike("a behave console log", "write `behave -f json -o report.json`"),
+    ),
     (_xml_root_is("test-run"), LooksLike("NUnit 3 XML")),
     (_xml_root_is("test-results"), LooksLike("NUnit 2 XML")),
     (_xml_root_is("TestRun"), LooksLike("Visual Studio TRX")),
