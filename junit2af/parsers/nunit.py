@@ -112,6 +112,7 @@ class _Suite:
     label: str
     site: str
     line: int | None
+    started: datetime | None = None  # NUnit 3's start-time of the suite
     failure: tuple[str | None, str | None] | None = None  # own (message, stack)
     reason: str | None = None
     categories: list[str] = field(default_factory=list)
@@ -130,6 +131,7 @@ class _Run:
         self.header: dict[str, str] = {}
         self.raw_results: Counter[str] = Counter()
         self.records = 0
+        self.explicit = 0  # NUnit 3 leaves [Explicit] tests out of its total
         self.report_end: datetime | None = None  # NUnit 2: when the file was written
 
 
@@ -162,7 +164,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 if tag == "test-suite":
                     if not run.suites and run.version == 2:
                         _count_back_from_report_end(run, element)
-                    run.suites.append(_open_suite(element))
+                    run.suites.append(_open_suite(run, element))
                 elif tag == "test-case":
                     open_case_line = element.sourceline or open_case_line
                 continue
@@ -221,8 +223,12 @@ def _count_back_from_report_end(run: _Run, suite: etree._Element) -> None:
     run.clock.fall_back(run.ctx, duration)
 
 
-def _open_suite(element: etree._Element) -> _Suite:
+def _open_suite(run: _Run, element: etree._Element) -> _Suite:
+    started = None
+    if run.version == 3:
+        started = parse_timestamp(run.ctx, element.get("start-time"), element.sourceline)
     return _Suite(
+        started=started,
         name=element.get("name") or "",
         fullname=element.get("fullname") or element.get("name") or "",
         kind=element.get("type") or "",
@@ -286,6 +292,8 @@ def _case_record(run: _Run, element: etree._Element) -> TestRecord:
     ctx, line = run.ctx, element.sourceline
     status, word = _outcome(run, element)
     run.raw_results[word] += 1
+    if word == "skipped" and (element.get("label") or "").lower() == "explicit":
+        run.explicit += 1
     if run.version == 2:
         executed = (element.get("executed") or "true").strip().lower() != "false"
         run.raw_results["executed" if executed else "not-executed"] += 1
@@ -417,6 +425,12 @@ def _case_times(
         run.clock.next(duration)  # keep the clock in step for tests without times
         return started, finished, duration, "testcase"
     started, source = run.clock.next(duration)
+    if run.version == 3:
+        # NUnit 3 writes 0001-01-01 for a test its OneTimeSetUp kept from running: it
+        # did not run on its own, it went down with its fixture.
+        suite_start = next((s.started for s in reversed(run.suites) if s.started), None)
+        if suite_start is not None:
+            return suite_start, None, duration, "suite"
     return started, None, duration, source
 
 
@@ -479,7 +493,7 @@ def _close_suite(run: _Run, suite: _Suite) -> Iterator[TestRecord]:
                 ctx.text(stack, suite.line, "stack trace"),
             ),
             line=suite.line,
-            started_at=run.clock.next(0)[0],
+            started_at=suite.started or run.clock.next(0)[0],
             metadata={
                 "suite": suite.fullname or None,
                 "suite_type": suite.kind or None,
@@ -520,7 +534,7 @@ def _check_header(run: _Run) -> None:
                 "warnings": header_int(header.get("warnings")),
             },
             {
-                "total": cases,
+                "total": cases - run.explicit,
                 "passed": got["passed"],
                 "failed": got["failed"],
                 "skipped": got["skipped"],
