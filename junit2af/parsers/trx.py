@@ -133,19 +133,19 @@ class _Result:
 class _Spool:
     """Records waiting for their test's definition: in memory, then on a temporary file."""
 
-    def __init__(self, budget: int = SPOOL_MEMORY_BYTES) -> None:
-        self._budget = budget
-        self._items: list[tuple[str, TestRecord]] = []
+    def __init__(self, budget: int | None = None) -> None:
+        self._budget = SPOOL_MEMORY_BYTES if budget is None else budget
+        self._items: list[tuple[str, str, TestRecord]] = []
         self._size = 0
         self._file: IO[bytes] | None = None
         self.count = 0
         self.spilled = False
 
-    def add(self, test_id: str, record: TestRecord) -> None:
+    def add(self, test_id: str, name: str, record: TestRecord) -> None:
         self.count += 1
         size = 512 + sum(len(o.text) for o in record.outputs) + len(record.failure_text or "")
         if self._file is None and self._size + size <= self._budget:
-            self._items.append((test_id, record))
+            self._items.append((test_id, name, record))
             self._size += size
             return
         if self._file is None:
@@ -154,9 +154,9 @@ class _Spool:
             for item in self._items:
                 pickle.dump(item, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self._items = []
-        pickle.dump((test_id, record), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((test_id, name, record), self._file, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def drain(self) -> Iterator[tuple[str, TestRecord]]:
+    def drain(self) -> Iterator[tuple[str, str, TestRecord]]:
         """Every record in the order added; the spool is empty afterwards."""
         items, self._items, self._size, self.count = self._items, [], 0, 0
         yield from items
@@ -481,17 +481,17 @@ def _top_result(run: _Run, result: _Result, element: etree._Element) -> Iterator
         attachments=_result_files(run, element, attrs),
     )
     test_id = (attrs.get("testId") or "").lower()
+    name = attrs.get("testName") or ""
     if run.definitions_read:
         run.records += 1
-        yield _named(run, test_id, record)
+        yield _named(run, test_id, name, record)
     else:
-        run.spool.add(test_id, record)
+        run.spool.add(test_id, name, record)
 
 
-def _named(run: _Run, test_id: str, record: TestRecord) -> TestRecord:
+def _named(run: _Run, test_id: str, test_name: str, record: TestRecord) -> TestRecord:
     """The record under its full name: ``Class.testName`` unless testName has the class."""
     definition = run.definitions.get(test_id)
-    test_name = record.test_name
     if definition is None:
         return record
     classname = definition.classname
@@ -515,9 +515,9 @@ def _named(run: _Run, test_id: str, record: TestRecord) -> TestRecord:
 
 
 def _drain(run: _Run) -> Iterator[TestRecord]:
-    for test_id, record in run.spool.drain():
+    for test_id, name, record in run.spool.drain():
         run.records += 1
-        yield _named(run, test_id, record)
+        yield _named(run, test_id, name, record)
 
 
 def _run_failure(run: _Run) -> Iterator[TestRecord]:
