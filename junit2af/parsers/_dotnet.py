@@ -86,11 +86,32 @@ class Context:
         return TextArtifact(label=label, text=text) if text.strip() else None
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def local(tag: Any) -> str:
     """An element's name without its namespace; '' for comments and the like."""
     if not isinstance(tag, str):
         return ""
-    return tag.rsplit("}", 1)[-1]
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rsplit("}", 1)[-1]
+        if len(_LOCAL_NAMES) < 4096:  # a report has a few dozen distinct tags
+            _LOCAL_NAMES[tag] = name
+    return name
+
+
+def parent_name(element: etree._Element) -> str:
+    parent = element.getparent()
+    return local(parent.tag) if parent is not None else ""
+
+
+def children_by_name(element: etree._Element) -> dict[str, etree._Element]:
+    """The first child of each name (one pass over the children, not one per lookup)."""
+    found: dict[str, etree._Element] = {}
+    for item in element:
+        found.setdefault(local(item.tag), item)
+    return found
 
 
 def release(element: etree._Element) -> None:
@@ -256,14 +277,9 @@ def parse_timespan(ctx: Context, raw: str | None, line: int | None) -> int | Non
         ctx.warn_once("bad-duration", f"line {line}: duration {raw!r} is not a TimeSpan; ignored")
         return None
     days, hours, minutes, seconds, fraction = match.groups()
-    total = timedelta(
-        days=int(days or 0),
-        hours=int(hours),
-        minutes=int(minutes),
-        seconds=int(seconds),
-        microseconds=int((fraction or "0").ljust(7, "0")) / 10,
-    )
-    return round(total / timedelta(milliseconds=1))
+    whole = ((int(days or 0) * 24 + int(hours)) * 60 + int(minutes)) * 60 + int(seconds)
+    ticks = int((fraction or "0").ljust(7, "0"))  # 100 ns units
+    return whole * 1000 + round(ticks / 10_000)
 
 
 class Clock:

@@ -32,6 +32,7 @@ from junit2af.parsers._dotnet import (
     local,
     make_record,
     named_values,
+    parent_name,
     parse_date_and_clock,
     parse_seconds,
     parse_timestamp,
@@ -156,6 +157,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         state["run"] = run
 
     open_case_line = 1
+    in_case = 0  # depth of open <test-case> elements: their insides wait for their end
     try:
         for event, element in iter_events(reader, ctx.report, on_root=check_root):
             run = state["run"]
@@ -166,11 +168,13 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                         _count_back_from_report_end(run, element)
                     run.suites.append(_open_suite(run, element))
                 elif tag == "test-case":
+                    in_case += 1
                     open_case_line = element.sourceline or open_case_line
                 continue
-            parent = element.getparent()
-            parent_tag = local(parent.tag) if parent is not None else ""
+            if in_case and tag != "test-case":
+                continue
             if tag == "test-case":
+                in_case -= 1
                 record = _case_record(run, element)
                 run.records += 1
                 for suite in run.suites:
@@ -183,7 +187,9 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 suite = run.suites.pop()
                 yield from _close_suite(run, suite)
                 release(element)
-            elif parent_tag == "test-suite" and run.suites:
+                continue
+            parent_tag = parent_name(element)
+            if parent_tag == "test-suite" and run.suites:
                 _read_suite_child(run.suites[-1], tag, element)
             elif parent_tag in ROOTS:
                 release(element)  # <command-line>, <filter>, <environment>: not kept

@@ -41,12 +41,14 @@ from junit2af.parsers._dotnet import (
     check_counts,
     child,
     child_text,
+    children_by_name,
     failure_text,
     finish,
     first_line,
     header_int,
     local,
     make_record,
+    parent_name,
     parse_timespan,
     parse_timestamp,
     release,
@@ -231,24 +233,28 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     try:
         for event, element in iter_events(reader, ctx.report, on_root=check_root):
             tag = local(element.tag)
-            parent = element.getparent()
-            parent_tag = local(parent.tag) if parent is not None else ""
+            # Most events are inside a result (its output, its error): decide those with
+            # the tag alone, and look at the parent only for a possible result element.
+            is_result = _is_result_tag(tag) and parent_name(element) in RESULT_PARENTS
             if event == "start":
-                last_line = element.sourceline or last_line
-                if parent_tag in ("Results", "InnerResults"):
+                if is_result:
+                    last_line = element.sourceline or last_line
                     attrs = {k: v for k, v in element.attrib.items() if isinstance(k, str)}
                     run.open_results.append(_Result(element.sourceline, attrs))
                 continue
-            if parent_tag in ("Results", "InnerResults") and run.open_results:
+            if is_result and run.open_results:
                 result = run.open_results.pop()
                 if run.open_results:
                     _fold_row(run, run.open_results[-1], result, element)
                 else:
                     yield from _top_result(run, result, element)
                 release(element)
-            elif run.open_results:
+                continue
+            if run.open_results:
                 continue  # inside a result: read when the result ends
-            elif tag == "Deployment":
+            last_line = element.sourceline or last_line
+            parent_tag = parent_name(element)
+            if tag == "Deployment":
                 run.deployment_root = element.get("runDeploymentRoot") or None
             elif tag == "Times":
                 start = parse_timestamp(ctx, element.get("start"), element.sourceline)
@@ -295,6 +301,14 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     yield from _run_failure(run)
     _check_counters(run)
     finish(ctx, reader, run.records, "test results")
+
+
+RESULT_PARENTS = frozenset({"Results", "InnerResults"})
+
+
+def _is_result_tag(tag: str) -> bool:
+    """UnitTestResult, TestResultAggregation (ordered tests), WebTestResult, ..."""
+    return tag.endswith("Result") or tag == "TestResultAggregation"
 
 
 def _in_summary(element: etree._Element) -> bool:
@@ -350,15 +364,17 @@ def _output_texts(run: _Run, element: etree._Element, line: int | None) -> dict[
     output = child(element, "Output")
     if output is None:
         return {}
+    parts = children_by_name(output)
     texts: dict[str, str | None] = {}
     for tag, key in (("StdOut", "stdout"), ("StdErr", "stderr"), ("DebugTrace", "debug")):
-        texts[key] = child_text(output, tag)
-    messages = child(output, "TextMessages")
+        texts[key] = parts[tag].text or "" if tag in parts else None
+    messages = parts.get("TextMessages")
     if messages is not None:
         lines = [m.text or "" for m in messages if local(m.tag) == "Message"]
         texts["messages"] = "\n".join(lines) if lines else None
-    texts["message"] = child_text(output, "ErrorInfo", "Message")
-    texts["stack"] = child_text(output, "ErrorInfo", "StackTrace")
+    error = parts.get("ErrorInfo")
+    texts["message"] = child_text(error, "Message") if error is not None else None
+    texts["stack"] = child_text(error, "StackTrace") if error is not None else None
     return {k: ctx.text(v, line, k) if v is not None else None for k, v in texts.items()}
 
 

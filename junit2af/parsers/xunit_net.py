@@ -32,6 +32,7 @@ from junit2af.parsers._dotnet import (
     local,
     make_record,
     named_values,
+    parent_name,
     parse_date_and_clock,
     parse_seconds,
     parse_timestamp,
@@ -109,6 +110,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     ctx = Context(source, options, "xunit-net-v2")
     run = _Run(ctx)
     last_line = 1
+    in_test = 0  # depth of open <test> elements: their insides wait for their end
 
     def check_root(root: etree._Element) -> None:
         name = local(root.tag)
@@ -131,9 +133,14 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                     run.assembly = _open_assembly(ctx, element)
                 elif tag in ("collection", "class"):
                     run.container = element.get("name") or None
+                elif tag == "test":
+                    in_test += 1
                 continue
-            parent = element.getparent()
-            parent_tag = local(parent.tag) if parent is not None else ""
+            if in_test and tag != "test":
+                continue
+            parent_tag = parent_name(element) if tag in ("error", "failure") else ""
+            if tag == "test":
+                in_test -= 1
             if tag == "test" and run.assembly is not None:
                 record = _test_record(run, run.assembly, element)
                 run.records += 1
