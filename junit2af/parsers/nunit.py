@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from lxml import etree
 
@@ -159,7 +159,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     open_case_line = 1
     in_case = 0  # depth of open <test-case> elements: their insides wait for their end
     try:
-        for event, element in iter_events(reader, ctx.report, on_root=check_root):
+        for event, element in iter_events(cast(BinaryIO, reader), ctx.report, on_root=check_root):
             run = state["run"]
             tag = local(element.tag)
             if event == "start":
@@ -194,10 +194,11 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             elif parent_tag in ROOTS:
                 release(element)  # <command-line>, <filter>, <environment>: not kept
     except InputError as error:
-        run = state.get("run")
-        if run is None or not can_salvage(ctx, error, run.records):
+        started = state.get("run")
+        if started is None or not can_salvage(ctx, error, started.records):
             raise
-        yield truncated_record(ctx, _suite_name(run) or ctx.report, open_case_line, error)
+        name = _suite_name(started) or ctx.report
+        yield truncated_record(ctx, name, open_case_line, error)
         return
 
     run = state["run"]

@@ -28,7 +28,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 
 from lxml import etree
 
@@ -231,7 +231,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         run.run_name = root.get("name")
 
     try:
-        for event, element in iter_events(reader, ctx.report, on_root=check_root):
+        for event, element in iter_events(cast(BinaryIO, reader), ctx.report, on_root=check_root):
             tag = local(element.tag)
             # Most events are inside a result (its output, its error): decide those with
             # the tag alone, and look at the parent only for a possible result element.
@@ -375,7 +375,11 @@ def _output_texts(run: _Run, element: etree._Element, line: int | None) -> dict[
     error = parts.get("ErrorInfo")
     texts["message"] = child_text(error, "Message") if error is not None else None
     texts["stack"] = child_text(error, "StackTrace") if error is not None else None
-    return {k: ctx.text(v, line, k) if v is not None else None for k, v in texts.items()}
+    # Output is capped when it becomes an artifact; the failure's parts here.
+    for key in ("message", "stack"):
+        if texts[key] is not None:
+            texts[key] = ctx.text(texts[key], line, key)
+    return texts
 
 
 def _result_files(run: _Run, element: etree._Element, attrs: dict[str, str]) -> list[AttachmentRef]:
@@ -414,8 +418,9 @@ def _fold_row(run: _Run, parent: _Result, row: _Result, element: etree._Element)
     texts = _output_texts(run, element, row.line)
     if status is Status.FAILED:
         detail = (texts.get("message") or "").strip()
-        if texts.get("stack"):
-            detail = f"{detail}\n{texts['stack'].rstrip()}".strip()
+        stack = texts.get("stack")
+        if stack:
+            detail = f"{detail}\n{stack.rstrip()}".strip()
         parent.row_failures.append((name, row.attrs.get("outcome") or word, detail))
     for key in ("stdout", "stderr"):
         text = texts.get(key)

@@ -13,7 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from lxml import etree
 
@@ -125,7 +125,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             ctx.format = "xunit-net-v1"
 
     try:
-        for event, element in iter_events(reader, ctx.report, on_root=check_root):
+        for event, element in iter_events(cast(BinaryIO, reader), ctx.report, on_root=check_root):
             tag = local(element.tag)
             if event == "start":
                 last_line = element.sourceline or last_line

@@ -315,3 +315,24 @@ def test_truncated_report_salvaged_keeps_finished_results():
 def test_not_a_trx_root_is_refused():
     with pytest.raises(InputError, match="not a TRX report"):
         parse("<Other/>")
+
+
+def test_external_dtd_is_refused_and_never_fetched():
+    xml = (
+        '<?xml version="1.0"?><!DOCTYPE TestRun SYSTEM "http://127.0.0.1:9/x.dtd">'
+        + report(result("a", "T"))[len('<?xml version="1.0" encoding="utf-8"?>') :]
+    )
+    with pytest.raises(InputError, match="external DTD"):
+        parse(xml)
+
+
+def test_huge_output_is_capped_with_a_marker():
+    warnings: list[str] = []
+    body = f"<Output><StdOut>{'x' * 5000}</StdOut></Output>"
+    (record,) = parse(
+        report(result("a", "T", body=body), definition("a", "C", "T")),
+        warnings,
+        max_text_bytes=1000,
+    )
+    assert record.outputs[0].text.endswith("[truncated 4000 bytes]\n")
+    assert any("larger than 1000 bytes" in w for w in warnings)
