@@ -387,6 +387,21 @@ def synthetic_record(
     )
 
 
+def missing_tests_record(
+    ctx: Context, name: str, claimed: int, failed: int, line: int | None
+) -> TestRecord:
+    """A header that counts tests over a report that lists none: never a silent zero."""
+    return synthetic_record(
+        ctx,
+        name=name,
+        reason="no test cases",
+        message=f"the report's totals count {claimed} tests ({failed} failed) but it lists none",
+        line=line,
+        status=Status.FAILED if failed else Status.SKIPPED,
+        metadata={"claimed_tests": claimed},
+    )
+
+
 def truncated_record(ctx: Context, name: str, line: int, error: InputError) -> TestRecord:
     """What ``--salvage`` yields for the part of a report that was cut off."""
     return synthetic_record(

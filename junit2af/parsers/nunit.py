@@ -31,6 +31,7 @@ from junit2af.parsers._dotnet import (
     header_int,
     local,
     make_record,
+    missing_tests_record,
     named_values,
     parent_name,
     parse_date_and_clock,
@@ -202,6 +203,13 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         return
 
     run = state["run"]
+    claimed = header_int(run.header.get("total")) or 0
+    if run.records == 0 and claimed:
+        failed = header_int(run.header.get("failed") or run.header.get("failures")) or 0
+        failed += header_int(run.header.get("errors")) or 0
+        name = run.header.get("name") or run.header.get("fullname") or ctx.report
+        yield missing_tests_record(ctx, name, claimed, failed, 1)
+        return
     _check_header(run)
     finish(ctx, reader, run.records, "test cases")
 

@@ -48,6 +48,7 @@ from junit2af.parsers._dotnet import (
     header_int,
     local,
     make_record,
+    missing_tests_record,
     parent_name,
     parse_timespan,
     parse_timestamp,
@@ -309,8 +310,17 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             "testName without the class"
         )
         yield from _drain(run)
-    yield from _run_failure(run)
-    _check_counters(run)
+    claimed = header_int(run.counters.get("total")) or 0
+    if claimed and not sum(run.outcomes.values()):
+        failed = sum(header_int(run.counters.get(k)) or 0 for k in ("failed", "error", "timeout"))
+        name = run.run_name or ctx.report
+        yield missing_tests_record(ctx, name, claimed, failed, run.summary_line)
+        run.records += 1
+        if (run.summary_outcome or "").lower() in RUN_BROKEN:
+            yield from _run_failure(run)
+    else:
+        yield from _run_failure(run)
+        _check_counters(run)
     finish(ctx, reader, run.records, "test results")
 
 

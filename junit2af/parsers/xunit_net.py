@@ -31,6 +31,7 @@ from junit2af.parsers._dotnet import (
     header_int,
     local,
     make_record,
+    missing_tests_record,
     named_values,
     parent_name,
     parse_date_and_clock,
@@ -160,7 +161,15 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 run.container = None
                 release(element)
             elif tag == "assembly" and run.assembly is not None:
-                _check_assembly(run, run.assembly)
+                claimed = header_int(run.assembly.header.get("total")) or 0
+                if claimed and not run.assembly.results:
+                    failed = header_int(run.assembly.header.get("failed")) or 0
+                    yield missing_tests_record(
+                        ctx, run.assembly.name or "assembly", claimed, failed, run.assembly.line
+                    )
+                    run.records += 1
+                else:
+                    _check_assembly(run, run.assembly)
                 run.assembly = None
                 release(element)
     except InputError as error:

@@ -310,3 +310,9 @@ def test_truncated_report_salvage_keeps_complete_cases():
     records = parse(xml[: xml.rindex("<test-case")], salvage=True)
     assert [r.status for r in records] == [Status.PASSED, Status.FAILED]
     assert records[-1].metadata["reason"] == "report truncated"
+
+
+def test_header_counting_tests_over_no_test_case_is_never_a_silent_zero():
+    (record,) = parse('<test-run total="4" failed="1"><test-suite name="A.dll"/></test-run>')
+    assert record.synthetic and record.status is Status.FAILED
+    assert record.metadata["claimed_tests"] == 4

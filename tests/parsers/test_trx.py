@@ -336,3 +336,13 @@ def test_huge_output_is_capped_with_a_marker():
     )
     assert record.outputs[0].text.endswith("[truncated 4000 bytes]\n")
     assert any("larger than 1000 bytes" in w for w in warnings)
+
+
+def test_counters_over_no_results_are_never_a_silent_zero():
+    xml = report(
+        "",
+        summary='<ResultSummary outcome="Failed"><Counters total="3" failed="1"/></ResultSummary>',
+    )
+    (record,) = parse(xml)
+    assert record.synthetic and record.status is Status.FAILED
+    assert record.metadata["claimed_tests"] == 3

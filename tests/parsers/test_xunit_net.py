@@ -186,3 +186,10 @@ def test_truncated_is_refused_with_line_and_salvaged_on_request():
     records = parse(cut, salvage=True)
     assert [r.status for r in records] == [Status.PASSED, Status.FAILED]
     assert records[-1].synthetic
+
+
+def test_assembly_counting_tests_over_no_test_is_never_a_silent_zero():
+    xml = '<assemblies><assembly name="A.dll" total="2" passed="2"/></assemblies>'
+    (record,) = parse(xml)
+    assert record.synthetic and record.status is Status.SKIPPED
+    assert record.error_message == "the report's totals count 2 tests (0 failed) but it lists none"
