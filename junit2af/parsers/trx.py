@@ -28,7 +28,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 from lxml import etree
 
@@ -166,9 +166,9 @@ class _Spool:
             self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in drain()
             self.spilled = True
             for item in self._items:
-                pickle.dump(item, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(_pack(*item), self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self._items = []
-        pickle.dump((test_id, name, record), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(_pack(test_id, name, record), self._file, protocol=pickle.HIGHEST_PROTOCOL)
 
     def drain(self) -> Iterator[tuple[str, str, TestRecord]]:
         """Every record in the order added; the spool is empty afterwards."""
@@ -181,8 +181,8 @@ class _Spool:
             spill.seek(0)
             while True:
                 try:
-                    # Our own objects, written a moment ago to an unlinked file.
-                    yield pickle.load(spill)  # noqa: S301
+                    # Our own tuples, written a moment ago to an unlinked file.
+                    yield _unpack(pickle.load(spill))  # noqa: S301
                 except EOFError:
                     break
         finally:
@@ -192,6 +192,46 @@ class _Spool:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _pack(test_id: str, name: str, record: TestRecord) -> tuple[Any, ...]:
+    """A record as plain tuples: pickling slotted dataclasses field by field is 3x slower."""
+    return (
+        test_id,
+        name,
+        record.test_name,
+        record.status.value,
+        record.source.line,
+        record.started_at,
+        record.finished_at,
+        record.execution_time_ms,
+        record.error_message,
+        dict(record.metadata),
+        record.failure_text,
+        tuple((o.label, o.text, o.content_type, o.truncated_bytes) for o in record.outputs),
+        tuple((a.path, a.marker) for a in record.attachments),
+        record.source.path,
+        record.source.member,
+    )
+
+
+def _unpack(item: tuple[Any, ...]) -> tuple[str, str, TestRecord]:
+    (test_id, name, test_name, status, line, started, finished, ms, message, metadata) = item[:10]
+    failure, outputs, attachments, path, member = item[10:]
+    record = TestRecord(
+        test_name=test_name,
+        status=Status(status),
+        source=SourceRef(path, member, line),
+        started_at=started,
+        finished_at=finished,
+        execution_time_ms=ms,
+        error_message=message,
+        metadata=metadata,
+        failure_text=failure,
+        outputs=tuple(TextArtifact(*o) for o in outputs),
+        attachments=tuple(AttachmentRef(*a) for a in attachments),
+    )
+    return test_id, name, record
 
 
 class _Run:

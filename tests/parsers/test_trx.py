@@ -346,3 +346,22 @@ def test_counters_over_no_results_are_never_a_silent_zero():
     (record,) = parse(xml)
     assert record.synthetic and record.status is Status.FAILED
     assert record.metadata["claimed_tests"] == 3
+
+
+def test_spooled_records_come_back_equal():
+    from junit2af.records import AttachmentRef, TestRecord, TextArtifact
+
+    record = TestRecord(
+        "Ns.C.T",
+        Status.FAILED,
+        SourceRef("r.trx", "m", 7),
+        started_at=MTIME,
+        finished_at=MTIME,
+        execution_time_ms=5,
+        error_message="boom",
+        metadata={"outcome": "Failed", "categories": ["a"]},
+        failure_text="boom\nstack",
+        outputs=(TextArtifact("stdout.log", "out", truncated_bytes=3),),
+        attachments=(AttachmentRef("x/y.png", "<ResultFile>"),),
+    )
+    assert trx._unpack(trx._pack("id", "T", record)) == ("id", "T", record)
