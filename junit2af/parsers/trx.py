@@ -94,7 +94,7 @@ OUTCOMES = {
     "completed": Status.PASSED,
     # The test itself passed; the run was aborted after it.
     "passedbutrunaborted": Status.PASSED,
-    # MSTest's Assert.Inconclusive-free "passed with warnings".
+    # Passed with warnings.
     "warning": Status.PASSED,
     "failed": Status.FAILED,
     "error": Status.FAILED,
