@@ -37,6 +37,9 @@ SNIFF_BYTES = 8192
 
 #: Format families, in detection order: module names under ``junit2af.parsers``.
 FAMILIES: tuple[str, ...] = (
+    "trx",
+    "nunit",
+    "xunit_net",
     "junit",
     "pytest_json",
     "reportlog",
@@ -231,10 +234,6 @@ LOOKS_LIKE: tuple[tuple[Callable[[Head], bool], LooksLike], ...] = (
         _text_has(rb"^\d+ (?:features?|scenarios?) passed, \d+ failed"),
         LooksLike("a behave console log", "write `behave -f json -o report.json`"),
     ),
-    (_xml_root_is("test-run"), LooksLike("NUnit 3 XML")),
-    (_xml_root_is("test-results"), LooksLike("NUnit 2 XML")),
-    (_xml_root_is("TestRun"), LooksLike("Visual Studio TRX")),
-    (_xml_root_is("assemblies", "assembly"), LooksLike("xUnit.net XML")),
     (_xml_root_is("robot"), LooksLike("Robot Framework output.xml", "use `robot --xunit`")),
     (
         _xml_root_is("Site"),

@@ -208,9 +208,19 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     def check_root(root: etree._Element) -> None:
         tag = _local(root.tag)
         if tag not in ROOT_TAGS:
-            looks = detect(etree.tostring(root)[:4096]).looks_like
+            detection = detect(etree.tostring(root)[:4096])
+            looks = detection.looks_like
             if looks is not None:
                 raise UnsupportedFormatError(ctx.report, looks.message(), line=root.sourceline)
+            if detection.format is not None and detection.format.name != "junit":
+                # Forced with --format junit on a report another parser reads.
+                other = detection.format
+                raise UnsupportedFormatError(
+                    ctx.report,
+                    f"not JUnit XML: looks like {other.title} (read it with --format "
+                    f"{other.name}, or without --format)",
+                    line=root.sourceline,
+                )
             raise InputError(
                 ctx.report,
                 f"not a JUnit XML report (root element <{tag}>)",

@@ -68,14 +68,14 @@ def test_a_bad_file_does_not_stop_the_others_and_sets_the_exit_code(tmp_path):
 def test_missing_empty_and_foreign_files_each_get_one_line(tmp_path):
     empty = tmp_path / "empty.xml"
     empty.write_bytes(b"")
-    nunit = tmp_path / "nunit.xml"
-    nunit.write_text('<?xml version="1.0"?><test-run id="2"/>')
-    result = run("parse", str(tmp_path / "missing.xml"), str(empty), str(nunit))
+    foreign = tmp_path / "suites.xml"
+    foreign.write_text('<?xml version="1.0"?><suites><suite><case/></suite></suites>')
+    result = run("parse", str(tmp_path / "missing.xml"), str(empty), str(foreign))
     assert result.exit_code == ExitStatus.BAD_INPUT
     lines = result.stderr.strip().splitlines()
     assert "no such file" in lines[0]
     assert "empty file" in lines[1]
-    assert "not supported: looks like NUnit 3" in lines[2]
+    assert "not supported: looks like a JUnit-like but non-JUnit schema" in lines[2]
 
 
 def test_directories_globs_gzip_and_zip_archives(tmp_path):
