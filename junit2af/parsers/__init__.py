@@ -37,6 +37,7 @@ SNIFF_BYTES = 8192
 
 #: Format families, in detection order: module names under ``junit2af.parsers``.
 FAMILIES: tuple[str, ...] = (
+    "robot",
     "junit",
     "pytest_json",
     "reportlog",
@@ -177,7 +178,6 @@ LOOKS_LIKE: tuple[tuple[Callable[[Head], bool], LooksLike], ...] = (
     (_xml_root_is("test-results"), LooksLike("NUnit 2 XML")),
     (_xml_root_is("TestRun"), LooksLike("Visual Studio TRX")),
     (_xml_root_is("assemblies", "assembly"), LooksLike("xUnit.net XML")),
-    (_xml_root_is("robot"), LooksLike("Robot Framework output.xml", "use `robot --xunit`")),
     (
         _xml_root_is("Site"),
         LooksLike("CTest Test.xml", "use `ctest --output-junit report.xml`"),
