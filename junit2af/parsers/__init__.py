@@ -39,6 +39,7 @@ SNIFF_BYTES = 8192
 FAMILIES: tuple[str, ...] = (
     "robot",
     "junit",
+    "rspec",
     "pytest_json",
     "reportlog",
     "tap",
