@@ -40,6 +40,7 @@ FAMILIES: tuple[str, ...] = (
     "robot",
     "junit",
     "rspec",
+    "libtest",
     "pytest_json",
     "reportlog",
     "tap",
