@@ -90,7 +90,7 @@ _PANIC_END = ("stack backtrace:", "note: ")
 # libtest's should_panic verdicts, as its human output writes them (nextest's stdout).
 _VERDICT = re.compile(
     r"^note: (?P<verdict>(?:test did not panic as expected|panic did not contain expected "
-    r"string)[^\n]*(?:\n {2,}[^\n]*)*)",
+    r"string)[^\n]*(?:\n +[^\n]*)*)",
     re.M,
 )
 _ERROR_LINE = re.compile(r"^Error: (?P<message>[^\n]*)$", re.M)
