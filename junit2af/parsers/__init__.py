@@ -41,6 +41,7 @@ FAMILIES: tuple[str, ...] = (
     "junit",
     "rspec",
     "libtest",
+    "allure",
     "pytest_json",
     "reportlog",
     "tap",
