@@ -35,9 +35,9 @@ def _fixtures() -> list[Path]:
     found = []
     for name in FORMAT_DIRS:
         for path in sorted((REPO / "fixtures" / name).glob("*")):
-            if path.is_dir() and not path.name.startswith("."):
-                found.append(path)
-            elif path.is_file() and ".expected." not in path.name and path.suffix != ".md":
+            folder = path.is_dir() and not path.name.startswith(".")
+            report = path.is_file() and ".expected." not in path.name and path.suffix != ".md"
+            if folder or report:
                 found.append(path)
     return found
 

@@ -28,7 +28,9 @@ def capped_artifact(label: str, text: str, limit: int) -> TextArtifact:
     kept, cut = clip_text(text, limit)
     if not cut:
         return TextArtifact(label=label, text=text)
-    return TextArtifact(label=label, text=kept + f"\n[truncated {cut} bytes]\n", truncated_bytes=cut)
+    return TextArtifact(
+        label=label, text=kept + f"\n[truncated {cut} bytes]\n", truncated_bytes=cut
+    )
 
 
 class CappedLog:

@@ -192,7 +192,9 @@ class _Reader:
             metadata["xfail"] = True
         elif status is Status.PASSED and message.startswith("XPASS"):
             metadata["xpassed"] = True
-        elif status is Status.FAILED and (details.get("known") is True or details.get("muted") is True):
+        elif status is Status.FAILED and (
+            details.get("known") is True or details.get("muted") is True
+        ):
             status = Status.KNOWN_FAIL
         if word == "unknown" and not message:
             message = "Allure status unknown: the test did not report a result"
@@ -326,7 +328,9 @@ class _Reader:
                 continue
             name = _str(item.get("name")) or source
             self.attachments.append(
-                AttachmentRef(path=source, marker=f"attachment {clip_code_points(name, 100)!r} ({source})")
+                AttachmentRef(
+                    path=source, marker=f"attachment {clip_code_points(name, 100)!r} ({source})"
+                )
             )
 
     def _steps(self, raw: Any, depth: int, log: CappedLog) -> None:
@@ -369,9 +373,13 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
 
 def _directory(record: TestRecord) -> tuple[str, str]:
     member = record.source.member
-    return (record.source.path, os.path.dirname(member)) if member else (
-        os.path.dirname(record.source.path),
-        "",
+    return (
+        (record.source.path, os.path.dirname(member))
+        if member
+        else (
+            os.path.dirname(record.source.path),
+            "",
+        )
     )
 
 
@@ -386,7 +394,9 @@ def merge_attempts(records: Iterable[TestRecord]) -> Iterator[TestRecord]:
     held: dict[str, list[TestRecord]] = {}
     directory: tuple[str, str] | None = None
     for record in records:
-        history = record.metadata.get("history_id") if record.metadata.get("format") == "allure" else None
+        history = (
+            record.metadata.get("history_id") if record.metadata.get("format") == "allure" else None
+        )
         if history is None:
             yield record
             continue
@@ -428,7 +438,9 @@ def _merged(attempts: list[TestRecord]) -> TestRecord:
         lines.append(head)
         if attempt is not final and attempt.failure_text:
             lines.append(attempt.failure_text.rstrip("\n"))
-    outputs = list(final.outputs) + [TextArtifact(label="attempts.txt", text="\n".join(lines) + "\n")]
+    outputs = list(final.outputs) + [
+        TextArtifact(label="attempts.txt", text="\n".join(lines) + "\n")
+    ]
     attachments = list(final.attachments)
     for attempt in reversed(earlier):
         attachments.extend(attempt.attachments)

@@ -45,6 +45,7 @@ from junit2af.records import (
     SourceRef,
     Status,
     TestRecord,
+    TextArtifact,
     clip_code_points,
     fit_name,
 )
@@ -77,11 +78,15 @@ MAX_RUNNING = 10_000
 
 RESULTS = {"ok": Status.PASSED, "failed": Status.FAILED, "ignored": Status.SKIPPED}
 # cargo's stderr lines that name the next suite.
-_RUNNING = re.compile(r"^\s*Running (?:unittests |benches |tests )?(?P<what>\S.*?)(?: \((?P<path>[^)]*)\))?\s*$")
+_RUNNING = re.compile(
+    r"^\s*Running (?:unittests |benches |tests )?(?P<what>\S.*?)(?: \((?P<path>[^)]*)\))?\s*$"
+)
 _DOC_TESTS = re.compile(r"^\s*Doc-tests (?P<crate>\S+)\s*$")
 _BINARY_HASH = re.compile(r"-[0-9a-f]{16}$")
 # Rust >= 1.73: "thread 'name' (id) panicked at src/lib.rs:45:9:\nmessage"
-_PANIC = re.compile(r"^thread '(?P<thread>[^'\n]*)'(?: \(\d+\))? panicked at (?P<where>[^\n]*?):?\n", re.M)
+_PANIC = re.compile(
+    r"^thread '(?P<thread>[^'\n]*)'(?: \(\d+\))? panicked at (?P<where>[^\n]*?):?\n", re.M
+)
 # Rust < 1.73: "thread 'name' panicked at 'message', src/lib.rs:45:9"
 _OLD_PANIC = re.compile(
     r"^thread '[^'\n]*' panicked at '(?P<message>.*?)', (?P<where>[^\n]+:\d+:\d+)$", re.M | re.S
@@ -284,7 +289,7 @@ class _Reader:
         if started_at is not None:
             # libtest writes no clock time: the file's mtime (when the run ended).
             metadata["time_source"] = "file_mtime"
-        outputs = ()
+        outputs: tuple[TextArtifact, ...] = ()
         if stdout:
             outputs = (capped_artifact("stdout.log", stdout, self.options.max_text_bytes),)
         if failure_text is not None:
@@ -399,14 +404,20 @@ class _Reader:
         metadata.update(
             {"synthetic": True, "reason": "suite did not finish", "missing_tests": missing}
         )
-        return self._record(f"{what} (suite did not finish)", suite.line, Status.FAILED, metadata, message=message)
+        return self._record(
+            f"{what} (suite did not finish)", suite.line, Status.FAILED, metadata, message=message
+        )
 
     def _lost_failures(self, suite: _Suite, line: int, count: int) -> TestRecord:
         what = suite.binary or f"test suite {suite.number}"
         metadata = self._metadata(suite, what, line)
-        metadata.update({"synthetic": True, "reason": "failures without a test", "missing_tests": count})
+        metadata.update(
+            {"synthetic": True, "reason": "failures without a test", "missing_tests": count}
+        )
         message = f"the suite result counts {count} more failed test(s) than the stream reported"
-        return self._record(f"{what} (unreported failures)", line, Status.FAILED, metadata, message=message)
+        return self._record(
+            f"{what} (unreported failures)", line, Status.FAILED, metadata, message=message
+        )
 
     def _check(self, suite: _Suite, claimed: dict[str, int | None], line: int) -> None:
         found = {
@@ -425,7 +436,8 @@ class _Reader:
             wrong = [w for w in wrong if not w.startswith("ignored")]
         if wrong:
             self.options.warn(
-                f"{self.path}:{line}: the suite result disagrees with its tests: " + ", ".join(wrong)
+                f"{self.path}:{line}: the suite result disagrees with its tests: "
+                + ", ".join(wrong)
             )
 
     def _finish_carried(self) -> Iterator[TestRecord]:

@@ -315,14 +315,12 @@ class _Reader:
         elif parent.tag == "suite" and self.suites:
             suite = self.suites[-1]
             suite.status, suite.message, suite.times = word, message, self._times(element)
-        elif parent.fixture and self.suites and len(self.frames) >= 2:
-            # the status of a setup/teardown keyword directly under a suite
-            if self.frames[-2].tag == "suite":
-                fixture = (word, message)
-                if parent.fixture == "SETUP":
-                    self.suites[-1].setup = fixture
-                else:
-                    self.suites[-1].teardown = fixture
+        elif parent.fixture and self.suites:
+            # a setup/teardown keyword directly under a suite (``fixture`` is set only there)
+            if parent.fixture == "SETUP":
+                self.suites[-1].setup = (word, message)
+            else:
+                self.suites[-1].teardown = (word, message)
 
     def _times(self, element: etree._Element) -> _Times:
         start_text = element.get("start")
@@ -530,14 +528,16 @@ class _Reader:
         elif self.options.fallback_start is not None:
             started_at = self.options.fallback_start
             metadata["time_source"] = "file_mtime"
-        finished_at = started_at + timedelta(milliseconds=duration) if started_at else None
+        finished_at = None
+        if started_at is not None and duration is not None:
+            finished_at = started_at + timedelta(milliseconds=duration)
         metadata["report_line"] = result.report_line
         return TestRecord(
             test_name=result.name,
             status=status,
             source=SourceRef(self.source.path, self.source.member, result.report_line),
             started_at=started_at,
-            finished_at=finished_at if duration is not None else None,
+            finished_at=finished_at,
             execution_time_ms=duration,
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
             metadata=metadata,
@@ -599,7 +599,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     """
     reader = _Reader(source, options)
     sanitizer = SanitizingReader(stream)
-    events = iter_events(sanitizer, reader.path, on_root=reader.check_root)
+    events = iter_events(sanitizer, reader.path, on_root=reader.check_root)  # type: ignore[arg-type]
     try:
         for event, element in events:
             if event == "start":

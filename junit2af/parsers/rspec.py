@@ -232,6 +232,7 @@ class _Reader:
         if cut:
             text += f"\n[truncated {cut} bytes]"
         body = text.strip("\n")
+        message: str | None
         if kind and not kind.startswith(_QUIET_CLASSES):
             message = f"{kind}: {body}" if body else kind
         else:
@@ -300,7 +301,9 @@ class _Reader:
             if claimed is not None and claimed != found
         ]
         if wrong:
-            self.options.warn(f"{self.path}: the summary disagrees with the examples: " + ", ".join(wrong))
+            self.options.warn(
+                f"{self.path}: the summary disagrees with the examples: " + ", ".join(wrong)
+            )
 
 
 def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
