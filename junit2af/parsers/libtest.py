@@ -85,7 +85,7 @@ _DOC_TESTS = re.compile(r"^\s*Doc-tests (?P<crate>\S+)\s*$")
 _BINARY_HASH = re.compile(r"-[0-9a-f]{16}$")
 # Rust >= 1.73: "thread 'name' (id) panicked at src/lib.rs:45:9:\nmessage"
 _PANIC = re.compile(
-    r"^thread '(?P<thread>[^'\n]*)'(?: \(\d+\))? panicked at (?P<where>[^\n]*?):?\n", re.M
+    r"^thread '(?P<thread>[^'\n]*)'(?: \(\d+\))? panicked at (?P<where>[^'\n][^\n]*?):?\n", re.M
 )
 # Rust < 1.73: "thread 'name' panicked at 'message', src/lib.rs:45:9"
 _OLD_PANIC = re.compile(
