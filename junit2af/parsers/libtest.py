@@ -66,7 +66,9 @@ _EVENT = re.compile(rb'^\{\s*"type"\s*:\s*"(?:suite|test|bench)"\s*,\s*"(?:event
 def sniff(head: Head) -> str | None:
     """libtest JSON: the first JSON line is a ``{"type": "suite"|"test"|"bench", ...}``
     event (cargo's own stderr lines may come first when both streams were captured)."""
-    for line in head.lines:
+    # All of the first bytes, not the first 50 lines: a big workspace compiles for a while.
+    for raw in head.text.split(b"\n"):
+        line = raw.strip()
         if line.startswith(b"{"):
             return "libtest" if _EVENT.match(line) else None
     return None

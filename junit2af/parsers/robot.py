@@ -457,11 +457,12 @@ class _Reader:
 
     def _suite_failure(self, suite: _Suite) -> _Result:
         """A suite that failed (setup, teardown) without any test to carry it."""
-        which = "setup" if suite.setup and suite.setup[0] == "FAIL" else "teardown"
-        if not (suite.setup and suite.setup[0] == "FAIL") and not (
-            suite.teardown and suite.teardown[0] == "FAIL"
-        ):
-            which = "suite"
+        if suite.setup is not None and suite.setup[0] == "FAIL":
+            which = "setup"
+        elif suite.teardown is not None and suite.teardown[0] == "FAIL":
+            which = "teardown"
+        else:
+            which = "suite"  # the suite's own status says FAIL
         message = suite.message or f"suite {which} failed"
         metadata: dict[str, Any] = {
             "format": "robot",
