@@ -115,6 +115,7 @@ class _Frame:
 class _Times:
     started_at: datetime | None = None
     duration_ms: int | None = None
+    finished_at: datetime | None = None  # exact (RF 7 keeps microseconds)
 
 
 @dataclass
@@ -327,12 +328,16 @@ class _Reader:
         if start_text is not None:  # RF 7
             start = self._parse_time(start_text, element.sourceline)
             elapsed = _seconds(element.get("elapsed"))
-            return _Times(start, round(elapsed * 1000) if elapsed is not None else None)
+            if elapsed is None:
+                return _Times(start)
+            end = start + timedelta(seconds=elapsed) if start is not None else None
+            return _Times(start, round(elapsed * 1000), end)
         start = self._parse_time(element.get("starttime"), element.sourceline)
         end = self._parse_time(element.get("endtime"), element.sourceline)
         duration = None
         if start is not None and end is not None and end >= start:
             duration = round((end - start) / timedelta(milliseconds=1))
+            return _Times(start, duration, end)
         return _Times(start, duration)
 
     def _parse_time(self, text: str | None, line: int | None) -> datetime | None:
@@ -529,8 +534,8 @@ class _Reader:
         elif self.options.fallback_start is not None:
             started_at = self.options.fallback_start
             metadata["time_source"] = "file_mtime"
-        finished_at = None
-        if started_at is not None and duration is not None:
+        finished_at = result.times.finished_at
+        if finished_at is None and started_at is not None and duration is not None:
             finished_at = started_at + timedelta(milliseconds=duration)
         metadata["report_line"] = result.report_line
         return TestRecord(
