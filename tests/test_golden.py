@@ -28,10 +28,14 @@ UPDATE = os.environ.get("JUNIT2AF_UPDATE_GOLDEN") == "1"
 
 
 def _fixtures() -> list[Path]:
+    """Every report file of every fixture folder, and every folder inside one (a results
+    directory such as Allure's, given to junit2af as a directory)."""
     found = []
     for name in FORMAT_DIRS:
         for path in sorted((REPO / "fixtures" / name).glob("*")):
-            if path.is_file() and ".expected." not in path.name and path.suffix != ".md":
+            folder = path.is_dir() and not path.name.startswith(".")
+            report = path.is_file() and ".expected." not in path.name and path.suffix != ".md"
+            if folder or report:
                 found.append(path)
     return found
 

@@ -141,13 +141,16 @@ def test_format_option_overrides_detection(tmp_path):
     assert json.loads(result.stdout)["test_name"] == "works"
 
 
-def test_jenkins_and_robot_outputs_are_named(tmp_path):
+def test_jenkins_output_is_named_and_robot_output_is_read(tmp_path):
     jenkins = tmp_path / "junitResult.xml"
     jenkins.write_text("<?xml version='1.1' encoding='UTF-8'?><result><suites/></result>")
     robot = tmp_path / "output.xml"
-    robot.write_text('<?xml version="1.0"?><robot generator="Robot 6.1"><suite/></robot>')
+    robot.write_text(
+        '<?xml version="1.0"?><robot generator="Robot 6.1"><suite name="S"><test name="T">'
+        '<status status="PASS" starttime="20240101 12:00:00.000" endtime="20240101 12:00:01.000"/>'
+        "</test></suite></robot>"
+    )
     result = run("parse", str(jenkins), str(robot))
     assert result.exit_code == ExitStatus.BAD_INPUT
-    first, second = result.stderr.strip().splitlines()
-    assert "not supported: looks like Jenkins junitResult.xml" in first
-    assert "not supported: looks like Robot Framework output.xml" in second
+    assert "not supported: looks like Jenkins junitResult.xml" in result.stderr
+    assert json.loads(result.stdout)["test_name"] == "S > T"
