@@ -37,6 +37,7 @@ SNIFF_BYTES = 8192
 
 #: Format families, in detection order: module names under ``junit2af.parsers``.
 FAMILIES: tuple[str, ...] = (
+    "catch2",
     "junit",
     "pytest_json",
     "reportlog",
