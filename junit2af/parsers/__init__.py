@@ -38,6 +38,7 @@ SNIFF_BYTES = 8192
 #: Format families, in detection order: module names under ``junit2af.parsers``.
 FAMILIES: tuple[str, ...] = (
     "catch2",
+    "googletest_json",
     "junit",
     "pytest_json",
     "reportlog",

@@ -177,7 +177,8 @@ class Context:
             time_source = self.time_source if started_at is not None else None
         meta: dict[str, Any] = {"format": self.format, "report": self.report}
         meta.update(metadata or {})
-        meta["report_line"] = line
+        if line is not None:
+            meta["report_line"] = line
         if time_source:
             meta["time_source"] = time_source
         if message and failure_text is None and len(message) > ERROR_MESSAGE_MAX:
