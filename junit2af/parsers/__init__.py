@@ -39,6 +39,8 @@ SNIFF_BYTES = 8192
 FAMILIES: tuple[str, ...] = (
     "catch2",
     "googletest_json",
+    "libcheck",
+    "cppunit",
     "junit",
     "pytest_json",
     "reportlog",
