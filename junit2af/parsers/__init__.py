@@ -41,6 +41,7 @@ FAMILIES: tuple[str, ...] = (
     "googletest_json",
     "libcheck",
     "cppunit",
+    "boost_test",
     "junit",
     "pytest_json",
     "reportlog",

@@ -222,12 +222,22 @@ class XmlReader:
         self.root_closed = False
 
     def events(self) -> Iterator[tuple[str, etree._Element]]:
-        for event, element in iter_events(self.reader, self.ctx.report, on_root=self.root_check):
-            if event == "start":
-                self.last_line = element.sourceline or self.last_line
-            elif element.getparent() is None:
-                self.root_closed = True
-            yield event, element
+        events = iter_events(self.reader, self.ctx.report, on_root=self.root_check)
+        try:
+            for event, element in events:
+                if event == "start":
+                    self.last_line = element.sourceline or self.last_line
+                elif element.getparent() is None:
+                    self.root_closed = True
+                yield event, element
+        except InputError as error:
+            if not self.root_closed or "Extra content" not in error.reason:
+                raise
+            # Two documents in one file: Boost.Test writes its log and its report to
+            # the same stream when both sinks are stdout/stderr redirected together.
+            self.ctx.warn(
+                f"line {error.line}: a second XML document follows the report; ignored"
+            )
 
     def finish(self) -> None:
         ctx = self.ctx
