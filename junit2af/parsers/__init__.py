@@ -42,6 +42,7 @@ FAMILIES: tuple[str, ...] = (
     "libcheck",
     "cppunit",
     "boost_test",
+    "qttest",
     "junit",
     "pytest_json",
     "reportlog",
@@ -188,6 +189,10 @@ LOOKS_LIKE: tuple[tuple[Callable[[Head], bool], LooksLike], ...] = (
         LooksLike("CTest Test.xml", "use `ctest --output-junit report.xml`"),
     ),
     (_xml_root_is("result"), LooksLike("Jenkins junitResult.xml")),
+    (
+        _xml_root_is("Environment"),
+        LooksLike("QtTest lightxml (no root element)", "write `-o file.xml,xml`"),
+    ),
     (
         _xml_root_is("suites"),
         LooksLike("a JUnit-like but non-JUnit schema (<suites>/<suite>/<case>)"),
