@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from lxml import etree
 
@@ -108,6 +108,8 @@ class Context:
         self.warned: set[str] = set()
         self.records = 0
         self.failed = 0
+        #: what the report is a run of (its suite, binary), to name synthetic records
+        self.run_name: str | None = None
         # Reports without timestamps: tests start at the file's mtime, one after the
         # other, in the order and with the durations the report gives.
         self.start: datetime | None = None
@@ -222,7 +224,8 @@ class XmlReader:
         self.root_closed = False
 
     def events(self) -> Iterator[tuple[str, etree._Element]]:
-        events = iter_events(self.reader, self.ctx.report, on_root=self.root_check)
+        stream = cast(BinaryIO, self.reader)  # read() is all iterparse uses
+        events = iter_events(stream, self.ctx.report, on_root=self.root_check)
         try:
             for event, element in events:
                 if event == "start":
@@ -235,9 +238,7 @@ class XmlReader:
                 raise
             # Two documents in one file: Boost.Test writes its log and its report to
             # the same stream when both sinks are stdout/stderr redirected together.
-            self.ctx.warn(
-                f"line {error.line}: a second XML document follows the report; ignored"
-            )
+            self.ctx.warn(f"line {error.line}: a second XML document follows the report; ignored")
 
     def finish(self) -> None:
         ctx = self.ctx
@@ -258,11 +259,11 @@ def salvage(
     reader: XmlReader,
     records: Iterator[TestRecord],
     *,
-    name_hint: str | None = None,
+    pending: Callable[[], Iterator[TestRecord]] | None = None,
 ) -> Iterator[TestRecord]:
     """``records``, and with ``options.salvage`` a synthetic Failed record for a report
-    cut off mid-way (the complete tests before the cut are kept). Without salvage, the
-    refusal names the line."""
+    cut off mid-way (the complete tests before the cut are kept, and ``pending()`` gives
+    the ones a parser still holds). Without salvage, the refusal names the line."""
     try:
         yield from records
     except InputError as error:
@@ -270,11 +271,14 @@ def salvage(
             not ctx.options.salvage
             or error.line is None
             or isinstance(error, UnsupportedFormatError)
-            or ctx.records == 0
         ):
             raise
+        held = list(pending()) if pending is not None else []
+        if ctx.records == 0:
+            raise
+        yield from held
         ctx.warn(f"report truncated at line {error.line}; the tests read before it are kept")
-        where = name_hint or ctx.report
+        where = ctx.run_name or ctx.report
         yield ctx.record(
             f"{where} (report truncated)",
             Status.FAILED,
@@ -286,9 +290,7 @@ def salvage(
     reader.finish()
 
 
-def refuse_root(
-    ctx: Context, element: etree._Element, expected: str, title: str
-) -> None:
+def refuse_root(ctx: Context, element: etree._Element, expected: str, title: str) -> None:
     """Refuse a document whose root is not ``expected`` (``--format`` forced a wrong one)."""
     tag = local(element.tag)
     if tag != expected:

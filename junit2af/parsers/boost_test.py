@@ -130,7 +130,13 @@ def parse_log(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Ite
     ctx.use_file_clock()
     log = _Log(ctx)
     reader = XmlReader(stream, ctx, lambda root: _check_root(ctx, root, "TestLog"))
-    yield from salvage(ctx, reader, _log_records(log, reader))
+    yield from salvage(ctx, reader, _log_records(log, reader), pending=lambda: _held(log))
+
+
+def _held(log: _Log) -> Iterator[TestRecord]:
+    if log.last is not None:
+        yield log.last
+        log.last = None
 
 
 def _check_root(ctx: Context, root: etree._Element, expected: str) -> None:
@@ -163,6 +169,8 @@ def _log_records(log: _Log, reader: XmlReader) -> Iterator[TestRecord]:
             if tag == "TestSuite":
                 log.path.append(short(element.get("name"), 1000) or "")
                 log.units += 1
+                if len(log.path) == 1:
+                    ctx.run_name = log.path[0] or None
             elif tag == "TestCase":
                 log.units += 1
                 if log.last is not None:
@@ -335,7 +343,7 @@ def _skipped_suite(log: _Log, name: str, element: etree._Element) -> TestRecord:
 
 def _orphan_record(log: _Log) -> TestRecord:
     """Failures outside any test case (a suite fixture, a global fixture)."""
-    where = log.path[0] if log.path else "Boost.Test"
+    where = log.ctx.run_name or "Boost.Test"
     text = "\n\n".join(log.orphans)
     return log.ctx.record(
         f"{where} (failures outside test cases)",

@@ -51,9 +51,7 @@ from junit2af.parsers._native_xml import (
 from junit2af.parsers.base import ParseOptions
 from junit2af.records import SourceRef, Status, TestRecord, TextArtifact
 
-FORMATS = (
-    Format("catch2-xml", "Catch2 XML", "catch2", producers="Catch2 v2 and v3 `-r xml`"),
-)
+FORMATS = (Format("catch2-xml", "Catch2 XML", "catch2", producers="Catch2 v2 and v3 `-r xml`"),)
 
 ROOTS = frozenset({"Catch", "Catch2TestRun"})
 #: Failure elements; inside an <Expression> they belong to that expression.
@@ -142,6 +140,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 line=root.sourceline,
             )
         run.name = short(root.get("name"), 200) or ""
+        ctx.run_name = run.name or None
         run.version = short(root.get("catch2-version"), 40)
         run.rng_seed = short(root.get("rng-seed"), 40)
 
@@ -185,9 +184,9 @@ def _records(run: _Run, reader: XmlReader) -> Iterator[TestRecord]:
 
         # end events
         if case is None:
-            if tag == "OverallResultsCases" and element.getparent() is not None:
-                if element.getparent().getparent() is None:  # the run's own totals
-                    _compare_totals(run, element)
+            parent = element.getparent()
+            if tag == "OverallResultsCases" and parent is not None and parent.getparent() is None:
+                _compare_totals(run, element)  # the run's own totals, not a <Group>'s
             if tag in ("Group", "OverallResults", "OverallResultsCases"):
                 release(element)
             continue

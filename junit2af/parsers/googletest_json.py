@@ -90,7 +90,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     """Yield one record per test of a googletest JSON report read from ``stream``."""
     ctx = Context(source, options, "googletest-json")
     path = ctx.report
-    data = read_document(stream, path)
+    data: bytes | bytearray = read_document(stream, path)
     if b"NonTestSuiteFailure" in data:
         data, repaired = _MISSING_COMMA.subn(rb"},\1{\2", data)
         if repaired:
@@ -103,18 +103,21 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     if not isinstance(document, dict) or not isinstance(document.get("testsuites"), list):
         raise InputError(path, 'not a googletest JSON report: no "testsuites" list', line=1)
     suites: list[Any] = document["testsuites"]
-    if suites and not any(
-        isinstance(test, Mapping) and ("status" in test or "result" in test)
+    entries = [
+        test
         for suite in suites
         if isinstance(suite, Mapping) and isinstance(suite.get("testsuite"), list)
         for test in suite["testsuite"]
-    ):
+        if isinstance(test, Mapping)
+    ]
+    if entries and not any("status" in test or "result" in test for test in entries):
         raise InputError(
             path,
             "googletest test list (--gtest_list_tests), not test results: run the tests "
             "with --gtest_output=json:FILE",
             line=1,
         )
+    del entries
 
     fixer = _Fixer(ctx)
     run_start = _timestamp(ctx, fixer.text(document.get("timestamp")))

@@ -105,7 +105,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             )
 
     reader = XmlReader(stream, ctx, check_root)
-    yield from salvage(ctx, reader, _records(state, reader))
+    yield from salvage(ctx, reader, _records(state, reader), pending=lambda: _flush(state))
     if state.tests == 0 and not ctx.warned:
         ctx.warn("the report holds no tests")
 
@@ -223,5 +223,11 @@ def _record(ctx: Context, test: _Test, *, loop: bool) -> TestRecord:
     else:
         status = Status.FAILED
         message = f"unknown Check result {test.result!r}: {test.message or ''}".strip()
-    return ctx.record(name, status, line=test.line, duration_ms=test.duration_ms,
-                      message=message, metadata=metadata)
+    return ctx.record(
+        name,
+        status,
+        line=test.line,
+        duration_ms=test.duration_ms,
+        message=message,
+        metadata=metadata,
+    )

@@ -137,15 +137,15 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 line=root.sourceline,
             )
         suite.name = short(root.get("name"), 1000) or ""
+        ctx.run_name = suite.name or None
 
     reader = XmlReader(stream, ctx, check_root)
-    yield from salvage(ctx, reader, _records(suite, reader), name_hint=suite.name or None)
+    yield from salvage(ctx, reader, _records(suite, reader))
     if suite.functions == 0 and not ctx.warned:
         ctx.warn("the report holds no test functions")
 
 
 def _records(suite: _Suite, reader: XmlReader) -> Iterator[TestRecord]:
-    ctx = suite.ctx
     for event, element in reader.events():
         tag = local(element.tag)
         if event == "start":
