@@ -193,3 +193,29 @@ def test_huge_attribute_is_capped():
 def test_wrong_root_when_forced():
     with pytest.raises(InputError, match="not a Catch2 XML report"):
         run(catch2.parse, "<testsuites/>")
+
+
+def test_v3_totals_with_skips_agree_and_skipped_sections():
+    skipped_section = (
+        '<Section name="later" filename="t.cpp" line="2"><Skip filename="t.cpp" line="3">'
+        'not yet</Skip><OverallResults successes="0" failures="0" expectedFailures="0" '
+        'skipped="true" durationInSeconds="1e-06"/></Section>'
+    )
+    text = v3(
+        case("s", section("now", "") + skipped_section, 'success="true" skips="1"'),
+        case("ok", ""),
+    ).replace(
+        "</Catch2TestRun>",
+        '<OverallResults successes="2" failures="0" expectedFailures="0" skips="1"/>'
+        '<OverallResultsCases successes="1" failures="0" expectedFailures="0" skips="1"/>'
+        "</Catch2TestRun>",
+    )
+    warnings: list[str] = []
+    records = run(catch2.parse, text, warnings)
+    assert statuses(records) == [
+        ("bin.global.s/now", "Passed"),
+        ("bin.global.s/later", "Skipped"),
+        ("bin.global.ok", "Passed"),
+    ]
+    assert records[1].error_message == "not yet"
+    assert warnings == []  # one test case passed, one skipped (a section of it passed)
