@@ -187,8 +187,8 @@ def _records(run: _Run, reader: XmlReader) -> Iterator[TestRecord]:
             parent = element.getparent()
             if tag == "OverallResultsCases" and parent is not None and parent.getparent() is None:
                 _compare_totals(run, element)  # the run's own totals, not a <Group>'s
-            if tag in ("Group", "OverallResults", "OverallResultsCases"):
-                release(element)
+            if tag in ("TestCase", "Group", "OverallResults", "OverallResultsCases"):
+                release(element)  # a test case is closed at its <OverallResult>
             continue
         parent_tag = local(element.getparent().tag) if element.getparent() is not None else ""
         if tag == "Info" and parent_tag != "Expression":
@@ -229,6 +229,14 @@ def _records(run: _Run, reader: XmlReader) -> Iterator[TestRecord]:
             yield from _close_case(run, case, element)
             run.case = None
         elif tag == "TestCase":
+            # No <OverallResult> (Catch2 always writes one): judge by the failures read.
+            ctx.warn_once(
+                "no-result",
+                f"line {case.report_line}: test case without <OverallResult>; "
+                "its status is taken from its assertions",
+            )
+            yield from _close_case(run, case, None)
+            run.case = None
             release(element)
 
 
@@ -314,21 +322,25 @@ def _where(element: etree._Element) -> str:
     return f"{short(file)}:{line}" if line else short(file) or ""
 
 
-def _close_case(run: _Run, case: _TestCase, result: etree._Element) -> Iterator[TestRecord]:
+def _close_case(run: _Run, case: _TestCase, result: etree._Element | None) -> Iterator[TestRecord]:
     ctx = run.ctx
     run.cases += 1
-    success = result.get("success") != "false"
-    case_skipped = (as_int(result.get("skips")) or 0) > 0
-    duration_ms = seconds_to_ms(result.get("durationInSeconds"))
     outputs = []
-    for child in result:
-        child_tag = local(child.tag)
-        if child_tag in ("StdOut", "StdErr"):
-            text = ctx.text(child)
-            if text:
-                label = "stdout.log" if child_tag == "StdOut" else "stderr.log"
-                outputs.append(ctx.artifact(label, text + "\n"))
-    release(result)
+    if result is None:
+        success = not any(node.failures or node.counted_failures for node in case.nodes.values())
+        case_skipped, duration_ms = False, None
+    else:
+        success = result.get("success") != "false"
+        case_skipped = (as_int(result.get("skips")) or 0) > 0
+        duration_ms = seconds_to_ms(result.get("durationInSeconds"))
+        for child in result:
+            child_tag = local(child.tag)
+            if child_tag in ("StdOut", "StdErr"):
+                text = ctx.text(child)
+                if text:
+                    label = "stdout.log" if child_tag == "StdOut" else "stderr.log"
+                    outputs.append(ctx.artifact(label, text + "\n"))
+        release(result)
 
     root = case.node(())
     sectioned = len(case.nodes) > 1

@@ -219,3 +219,14 @@ def test_v3_totals_with_skips_agree_and_skipped_sections():
     ]
     assert records[1].error_message == "not yet"
     assert warnings == []  # one test case passed, one skipped (a section of it passed)
+
+
+def test_test_case_without_overall_result_is_judged_by_its_assertions():
+    text = v2(
+        '<TestCase name="a" filename="t.cpp" line="1">' + FAILED_CHECK + "</TestCase>",
+        '<TestCase name="b" filename="t.cpp" line="1"></TestCase>',
+    )
+    warnings: list[str] = []
+    records = run(catch2.parse, text, warnings)
+    assert statuses(records) == [("bin.global.a", "Failed"), ("bin.global.b", "Passed")]
+    assert len(warnings) == 1 and "without <OverallResult>" in warnings[0]
