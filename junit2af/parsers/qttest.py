@@ -75,6 +75,8 @@ _INCIDENTS: dict[str, Status] = {
     "skip": Status.SKIPPED,
 }
 _SEVERITY = {Status.FAILED: 3, Status.SKIPPED: 2, Status.KNOWN_FAIL: 1, Status.PASSED: 0}
+#: Messages kept per data row and stream (each one already capped in size).
+_MAX_MESSAGES = 10_000
 _STDERR_TYPES = frozenset({"qwarn", "qcritical", "qfatal", "warn", "qsystem", "system"})
 
 
@@ -237,8 +239,10 @@ def _entry(
                 row.failures.append(f"{kind.upper()}: {where}{description}")
     else:
         target = row.stderr if kind in _STDERR_TYPES else row.stdout
-        if len(target) < 10_000:
+        if len(target) < _MAX_MESSAGES:
             target.append(f"{kind.upper()}: {description}" if kind else description)
+        elif len(target) == _MAX_MESSAGES:
+            target.append(f"[more than {_MAX_MESSAGES} messages: the rest are not kept]")
         if kind == "qfatal":
             row.fatal = True
 
