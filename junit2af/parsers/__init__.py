@@ -41,6 +41,12 @@ FAMILIES: tuple[str, ...] = (
     "nunit",
     "xunit_net",
     "robot",
+    "catch2",
+    "googletest_json",
+    "libcheck",
+    "cppunit",
+    "boost_test",
+    "qttest",
     "junit",
     "rspec",
     "libtest",
@@ -243,6 +249,10 @@ LOOKS_LIKE: tuple[tuple[Callable[[Head], bool], LooksLike], ...] = (
         LooksLike("CTest Test.xml", "use `ctest --output-junit report.xml`"),
     ),
     (_xml_root_is("result"), LooksLike("Jenkins junitResult.xml")),
+    (
+        _xml_root_is("Environment"),
+        LooksLike("QtTest lightxml (no root element)", "write `-o file.xml,xml`"),
+    ),
     (
         _xml_root_is("suites"),
         LooksLike("a JUnit-like but non-JUnit schema (<suites>/<suite>/<case>)"),

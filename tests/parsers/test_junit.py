@@ -331,7 +331,13 @@ def test_syntax_errors_carry_line_and_column():
 
 @pytest.mark.parametrize(
     ("root", "looks_like"),
-    [("test-run", "NUnit 3"), ("TestRun", "TRX"), ("Site", "CTest")],
+    [
+        ("test-run", "NUnit 3"),
+        # TRX is namespaced; a <TestRun> in no namespace is CppUnit's (read, not refused).
+        ('TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"', "TRX"),
+        ("robot", "Robot"),
+        ("Site", "CTest"),
+    ],
 )
 def test_other_xml_formats_are_named(root, looks_like):
     with pytest.raises(UnsupportedFormatError, match=looks_like):
