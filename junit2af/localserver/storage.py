@@ -60,6 +60,15 @@ CREATE INDEX IF NOT EXISTS artifacts_by_result ON artifacts (test_result_id);
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (team_id, idempotency_key);
 CREATE INDEX IF NOT EXISTS results_by_key ON results (team_id, idempotency_key);
 CREATE INDEX IF NOT EXISTS artifacts_by_key ON artifacts (team_id, idempotency_key);
+-- The web view's lists: a project's runs, and a run's results in each order it offers
+-- (name, duration, each within one status). The row id is the last column of every index,
+-- so "ORDER BY test_name DESC, seq DESC" is read straight from an index, never sorted.
+CREATE INDEX IF NOT EXISTS runs_by_project ON runs (project_id);
+CREATE INDEX IF NOT EXISTS results_by_run_name ON results (test_run_id, test_name);
+CREATE INDEX IF NOT EXISTS results_by_run_time ON results (test_run_id, execution_time_ms);
+CREATE INDEX IF NOT EXISTS results_by_run_status_name ON results (test_run_id, status, test_name);
+CREATE INDEX IF NOT EXISTS results_by_run_status_time
+    ON results (test_run_id, status, execution_time_ms);
 """
 
 #: columns kept as JSON text, and columns holding times (shown as the API shows them)
@@ -67,6 +76,19 @@ JSON_COLUMNS = frozenset({"metadata", "result_counts", "create_request"})
 TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "started_at", "finished_at", "expires_at"}
     | {"uploaded_at", "confirmed_at"}
+)
+#: the orders of a run's results in the web view; each is served by an index (see SCHEMA),
+#: and ties are broken by upload order in the same direction so that no sort is needed
+RESULT_ORDERS = {
+    "": "seq",
+    "name": "test_name, seq",
+    "-name": "test_name DESC, seq DESC",
+    "duration": "execution_time_ms, seq",
+    "-duration": "execution_time_ms DESC, seq DESC",
+}
+#: the columns of a run's results table in the web view
+RESULT_LIST_COLUMNS = (
+    "test_result_id, test_name, status, execution_time_ms, started_at, error_message"
 )
 #: table of each kind of object, and its id column
 TABLES = {
@@ -334,3 +356,87 @@ class Store:
         where = " AND ".join(f"{name} = ?" for name in wanted) or "1"
         rows = self._all(f"SELECT * FROM {table} WHERE {where} ORDER BY seq", (*wanted.values(),))
         return [decode_row(row) for row in rows]  # type: ignore[misc]
+
+    # -- queries of the web view -----------------------------------------------------------
+
+    def projects_of(self, team_id: str) -> list[sqlite3.Row]:
+        return self._all("SELECT * FROM projects WHERE team_id = ? ORDER BY seq", (team_id,))
+
+    def runs_of(self, project_id: str, limit: int, offset: int) -> list[sqlite3.Row]:
+        """A project's runs, newest first."""
+        return self._all(
+            "SELECT * FROM runs WHERE project_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?",
+            (project_id, limit, offset),
+        )
+
+    def run_count(self, project_id: str) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM runs WHERE project_id = ?", (project_id,))
+        assert row is not None
+        return int(row["n"])
+
+    @staticmethod
+    def _result_filter(
+        run_id: str, statuses: tuple[str, ...], name_part: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        where = "test_run_id = ?"
+        params: list[Any] = [run_id]
+        if statuses:
+            where += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            params.extend(statuses)
+        if name_part:
+            # instr, not LIKE: no wildcard characters to escape. lower() folds ASCII only.
+            where += " AND instr(lower(test_name), lower(?)) > 0"
+            params.append(name_part)
+        return where, tuple(params)
+
+    def results_page(
+        self,
+        run_id: str,
+        *,
+        statuses: tuple[str, ...] = (),
+        name_part: str = "",
+        order: str = "",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[sqlite3.Row]:
+        """One page of a run's results, filtered by status and name, in one of RESULT_ORDERS."""
+        where, params = self._result_filter(run_id, statuses, name_part)
+        return self._all(
+            f"SELECT {RESULT_LIST_COLUMNS} FROM results WHERE {where}"
+            f" ORDER BY {RESULT_ORDERS[order]} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    def results_count(
+        self, run_id: str, *, statuses: tuple[str, ...] = (), name_part: str = ""
+    ) -> int:
+        where, params = self._result_filter(run_id, statuses, name_part)
+        row = self._one(f"SELECT COUNT(*) AS n FROM results WHERE {where}", params)
+        assert row is not None
+        return int(row["n"])
+
+    def slowest_results(self, run_id: str, limit: int) -> list[sqlite3.Row]:
+        return self._all(
+            f"SELECT {RESULT_LIST_COLUMNS} FROM results"
+            " WHERE test_run_id = ? AND execution_time_ms IS NOT NULL"
+            " ORDER BY execution_time_ms DESC, seq DESC LIMIT ?",
+            (run_id, limit),
+        )
+
+    def duration_histogram(self, run_id: str, edges: tuple[int, ...]) -> dict[int, int]:
+        """How many results of a run fall in each duration bucket.
+
+        Bucket ``i`` holds ``edges[i-1] <= execution_time_ms < edges[i]`` (bucket 0 below
+        ``edges[0]``, bucket ``len(edges)`` from the last edge on); -1 counts results
+        without a duration.
+        """
+        cases = " ".join(
+            f"WHEN execution_time_ms < {int(edge)} THEN {index}" for index, edge in enumerate(edges)
+        )
+        rows = self._all(
+            "SELECT CASE WHEN execution_time_ms IS NULL THEN -1"
+            f" {cases} ELSE {len(edges)} END AS bucket, COUNT(*) AS n"
+            " FROM results WHERE test_run_id = ? GROUP BY bucket",
+            (run_id,),
+        )
+        return {row["bucket"]: row["n"] for row in rows}
