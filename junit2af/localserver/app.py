@@ -317,9 +317,7 @@ class ApiApp:
             raise ApiError(503, "database unreachable") from None
         # Not in the reference: where this server shows a run (the CLI prints the link).
         template = request.host_url.rstrip("/") + RUN_PAGE_PATH
-        return json_response(
-            {"status": "ok", "version": API_VERSION, "run_url_template": template}
-        )
+        return json_response({"status": "ok", "version": API_VERSION, "run_url_template": template})
 
     def list_projects(self, request: Request, call: Call) -> Response:
         size = v.page_size(request.args.get("page_size"))

@@ -8,8 +8,8 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from urllib.parse import quote
 from types import TracebackType
+from urllib.parse import quote
 
 from junit2af.localserver.admin import AdminApi, AdminView
 from junit2af.localserver.app import API_PREFIX, RUN_PAGE_PATH, ApiApp

@@ -25,6 +25,7 @@ import binascii
 import codecs
 import ipaddress
 import json
+import logging
 import math
 import re
 import secrets
@@ -43,6 +44,8 @@ from werkzeug.wsgi import FileWrapper
 from junit2af.localserver.blobs import BlobStore
 from junit2af.localserver.clock import parse_stored
 from junit2af.localserver.storage import RESULT_ORDERS, Store, TeamKeys
+
+log = logging.getLogger("junit2af.localserver")
 
 RUNS_PER_PAGE = 25
 RESULTS_PER_PAGE = 100
@@ -299,7 +302,10 @@ def content_disposition(kind: str, label: str) -> str:
 
 
 def media_type(content_type: str) -> tuple[str, str | None]:
-    """``("text/plain", "utf-8")`` from ``text/plain; charset=UTF-8`` (charset if Python knows it)."""
+    """``("text/plain", "utf-8")`` from ``text/plain; charset=UTF-8``.
+
+    The charset is kept only if Python knows it (it decodes the inline view).
+    """
     main, _, params = content_type.partition(";")
     charset = None
     for param in params.split(";"):
@@ -313,7 +319,10 @@ def media_type(content_type: str) -> tuple[str, str | None]:
 
 
 def is_text_type(main: str) -> bool:
-    return main.startswith("text/") or main in TEXT_TYPES or main.endswith(("+json", "+xml"))
+    """Text worth showing inline (not SVG: an image/* is shown as an image or downloaded)."""
+    if main.startswith("text/") or main in TEXT_TYPES:
+        return True
+    return main.endswith(("+json", "+xml")) and not main.startswith("image/")
 
 
 # -- the view ----------------------------------------------------------------------------------
@@ -376,16 +385,20 @@ class WebView:
                 handler: Callable[..., Response] = getattr(self, endpoint)
                 response = handler(request, team_id, nonce, **args)
         except WebError as error:
-            response = self._render(
-                "error.html",
-                nonce,
-                {"title": error.title, "detail": error.detail},
-                status=error.status,
-            )
-            if error.status == 401:
-                response.headers["WWW-Authenticate"] = BASIC_REALM
+            response = self._error_page(error, nonce)
+        except Exception:
+            log.exception("error rendering %s", request.path)
+            error = WebError(500, "Internal error", "The server's log has the details.")
+            response = self._error_page(error, nonce)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        return response
+
+    def _error_page(self, error: WebError, nonce: str) -> Response:
+        context = {"title": error.title, "detail": error.detail}
+        response = self._render("error.html", nonce, context, status=error.status)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = BASIC_REALM
         return response
 
     # -- access ----------------------------------------------------------------------------
@@ -428,7 +441,7 @@ class WebView:
         if run["status"] == "Completed" and run["result_counts"]:
             stored = json.loads(run["result_counts"])
             return {k: int(n) for k, n in stored.items() if k in STATUS_ORDER}
-        return self.store.result_counts(run["test_run_id"])
+        return self.store.status_counts(run["test_run_id"], STATUS_ORDER)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -479,7 +492,7 @@ class WebView:
         order = args.get("sort") or ""
         if order not in RESULT_ORDERS:
             order = ""
-        counts = self.store.result_counts(run_id)
+        counts = self.store.status_counts(run_id, STATUS_ORDER)
         total = sum(counts.values())
         if statuses or name_part:
             shown = self.store.results_count(run_id, statuses=statuses, name_part=name_part)
@@ -514,14 +527,14 @@ class WebView:
                 "run_id": run_id,
                 "project": self.store.get("project", run["project_id"]),
                 "duration_ms": span_ms(run["started_at"], run["finished_at"]),
-                "original_ms": span_ms(metadata.get("original_start"), metadata.get("original_end")),
+                "original_ms": span_ms(
+                    metadata.get("original_start"), metadata.get("original_end")
+                ),
                 "counts": self._counts(counts),
                 "all_counts": counts,
                 "total": total,
                 "known_fields": self._run_fields(metadata),
-                "other_metadata": {
-                    k: v for k, v in metadata.items() if k not in dict(RUN_FIELDS)
-                },
+                "other_metadata": {k: v for k, v in metadata.items() if k not in dict(RUN_FIELDS)},
                 "statuses": statuses,
                 "name_part": name_part,
                 "order": order,
@@ -588,8 +601,14 @@ class WebView:
                 unconfirmed += 1
                 continue
             main, charset = media_type(artifact["content_type"])
-            view: dict[str, Any] = {"row": artifact, "image": main in INLINE_IMAGE_TYPES}
-            view["text"] = None
+            view: dict[str, Any] = {
+                "row": artifact,
+                "image": main in INLINE_IMAGE_TYPES,
+                "text": None,
+                "truncated": False,
+                "shown_bytes": 0,
+                "skipped_text": False,
+            }
             if is_text_type(main):
                 if budget > 0:
                     limit = min(INLINE_TEXT_BYTES, budget)
@@ -672,4 +691,3 @@ class WebView:
         response.headers["Cache-Control"] = "no-cache"
         response.add_etag()
         return response.make_conditional(request)
-
