@@ -75,7 +75,7 @@ TEXT_TYPES = frozenset(
 #: duration histogram bucket edges in ms (a 1-2-5 series up to 10 s, then 30 s, 1, 5 min)
 DURATION_EDGES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000)
 #: horizontal room of one histogram bar and its label, in px
-HISTOGRAM_PITCH = 52
+HISTOGRAM_PITCH = 44
 #: a result's metadata longer than this many lines starts folded
 METADATA_FOLD_LINES = 40
 #: result statuses in the order the pages list them (problems first after Passed)
@@ -158,6 +158,15 @@ def format_duration(ms: int | float | None) -> str:
         return f"{minutes} min {second:02d} s"
     hours, minute = divmod(minutes, 60)
     return f"{hours} h {minute:02d} min"
+
+
+def compact_ms(ms: int) -> str:
+    """``200ms``, ``2s``, ``1m``: a histogram label (bucket edges are round numbers)."""
+    if ms < 1000:
+        return f"{ms}ms"
+    if ms < 60_000:
+        return f"{ms / 1000:g}s"
+    return f"{ms / 60_000:g}m"
 
 
 def format_size(size: int | None) -> str:
@@ -575,15 +584,20 @@ class WebView:
             n = timed.get(bucket, 0)
             lower = 0 if bucket == 0 else DURATION_EDGES[bucket - 1]
             if bucket < len(DURATION_EDGES):
-                label = f"< {format_duration(DURATION_EDGES[bucket])}"
+                label = f"<{compact_ms(DURATION_EDGES[bucket])}"
                 title = f"{format_duration(lower)} to {format_duration(DURATION_EDGES[bucket])}"
             else:
-                label = f"≥ {format_duration(lower)}"
-                title = label
+                label = f"≥{compact_ms(lower)}"
+                title = f"{format_duration(lower)} or more"
             # Heights on a square-root scale: one slow outlier still shows next to 10k fast.
             height = 0 if not n else max(2, round(80 * math.sqrt(n / tallest)))
             bars.append({"label": label, "title": title, "count": n, "height": height})
-        return {"bars": bars, "untimed": counts.get(-1, 0), "width": HISTOGRAM_PITCH * len(bars)}
+        return {
+            "bars": bars,
+            "untimed": counts.get(-1, 0),
+            "pitch": HISTOGRAM_PITCH,
+            "width": HISTOGRAM_PITCH * len(bars),
+        }
 
     def result(self, request: Request, team_id: str, nonce: str, result_id: str) -> Response:
         row = self.store.get("result", result_id, team_id)

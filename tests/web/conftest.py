@@ -7,6 +7,7 @@ skip and say why; the HTML-level tests in ``test_pages.py`` still run.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from webseed import (
     CHROMIUM_ARGS,
     JUNIT_FIXTURES,
+    REPO,
     Page,
     Seeded,
     chromium_path,
@@ -34,20 +36,27 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             "AF_API_KEY": server.api_key,
             "AF_PROJECT_ID": server.project_id,
         }
-        outcome = CliRunner().invoke(
-            main,
-            [
-                "upload",
-                "--json",
-                "--label",
-                "junit fixtures",
-                "--journal",
-                str(workdir / "journal.sqlite3"),
-                *map(str, JUNIT_FIXTURES),
-            ],
-            env=env,
-            catch_exceptions=False,
-        )
+        # From the repository, with relative paths: the results' metadata names
+        # fixtures/junit/x.xml, not this machine's checkout (the README shows it).
+        previous = os.getcwd()
+        os.chdir(REPO)
+        try:
+            outcome = CliRunner().invoke(
+                main,
+                [
+                    "upload",
+                    "--json",
+                    "--label",
+                    "junit fixtures",
+                    "--journal",
+                    str(workdir / "journal.sqlite3"),
+                    *(str(path.relative_to(REPO)) for path in JUNIT_FIXTURES),
+                ],
+                env=env,
+                catch_exceptions=False,
+            )
+        finally:
+            os.chdir(previous)
         assert outcome.exit_code == 0, outcome.output
         summary = json.loads(outcome.stdout.strip().splitlines()[-1])
         hostile_run, results, artifacts, log_result, big = make_hostile_run(server)

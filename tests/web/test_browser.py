@@ -135,6 +135,21 @@ def test_images_load(page, seeded: Seeded):
     assert page.console_errors == []
 
 
+def telling_failure(seeded: Seeded) -> str:
+    """A failed result with a message and a text artifact: what the README should show."""
+    admin = seeded.server.admin
+    for result in admin.results(run_id=seeded.run_id):
+        if (
+            result["status"] == "Failed"
+            and "failing_assertion" in result["test_name"]
+            and result["error_message"]
+            and len(str(result["metadata"])) < 600
+            and admin.artifacts(result["test_result_id"])
+        ):
+            return result["test_result_id"]
+    raise AssertionError("no failed fixture result with a message and an artifact")
+
+
 def test_screenshots_of_a_run_and_a_result(page, seeded: Seeded, tmp_path: Path):
     """Takes the README's screenshots (kept when JUNIT2AF_UPDATE_SCREENSHOTS=1)."""
     server = seeded.server
@@ -142,9 +157,7 @@ def test_screenshots_of_a_run_and_a_result(page, seeded: Seeded, tmp_path: Path)
     page.goto(server.run_url(seeded.run_id) + "?status=Failed&status=Passed&sort=-duration")
     run_png = tmp_path / "run-page.png"
     page.screenshot(path=str(run_png))
-    failed = page.locator('tr.result[data-status="Failed"] td.name a').first
-    with page.expect_navigation():
-        failed.click()
+    page.goto(f"{server.root_url}/results/{telling_failure(seeded)}")
     result_png = tmp_path / "result-page.png"
     page.screenshot(path=str(result_png))
     for shot in (run_png, result_png):

@@ -315,6 +315,7 @@ def test_the_duration_histogram_and_slowest_list(seeded: Seeded):
     order = [html.unescape(n) for n in re.findall(r"<a [^>]*>([^<]*)</a>", slowest)]
     assert order == [HOSTILE_NAMES[2], HOSTILE_NAMES[1], HOSTILE_NAMES[0]]
     assert re.search(r"<title>3 results, 10 ms to 20 ms</title>", page)
+    assert ">&lt;20ms</text>" in page
 
 
 def test_the_runs_page_lists_newest_first_with_counts(seeded: Seeded):
