@@ -242,7 +242,8 @@ def is_loopback_host(host_header: str) -> bool:
 
 
 def presented_key(request: Request) -> str | None:
-    """The key in ``Authorization``: a Basic password (user name ignored) or a raw key."""
+    """The key in ``Authorization``: a Basic password (user name ignored), a Bearer token,
+    or a raw key as the API takes it."""
     raw = (request.headers.get("Authorization") or "").strip()
     if not raw:
         return None
@@ -253,6 +254,8 @@ def presented_key(request: Request) -> str | None:
         except (binascii.Error, UnicodeDecodeError):
             return ""  # present but unreadable: a wrong key, not "no key"
         return decoded.partition(":")[2]
+    if scheme.lower() == "bearer" and rest.strip():
+        return rest.strip()
     return raw
 
 
@@ -361,7 +364,7 @@ class WebView:
             first_line=first_line,
             pretty_json=pretty_json,
         )
-        self.env.globals.update(STATUS_ORDER=STATUS_ORDER, link=link)
+        self.env.globals.update(STATUS_ORDER=STATUS_ORDER)
         self.static = {
             name: (resources.files("junit2af.localserver").joinpath("static", name).read_bytes())
             for name in STATIC_FILES

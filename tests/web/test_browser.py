@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from webseed import HOSTILE_LOG, HOSTILE_NAMES, REPO, Seeded
 
+from junit2af.localserver import LocalServer
+
 pytestmark = pytest.mark.browser
 
 #: the README's screenshots stay small
@@ -133,6 +135,27 @@ def test_images_load(page, seeded: Seeded):
     page.wait_for_function("() => document.querySelector('img.shot').complete")
     assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [3, 2]
     assert page.console_errors == []
+
+
+def test_off_loopback_the_browser_asks_for_a_key(browser, tmp_path: Path):
+    with LocalServer(tmp_path / "data", host="0.0.0.0") as server:
+        context = browser.new_context()
+        try:
+            # A headed browser prompts for a user and password; a headless one gives up.
+            with pytest.raises(Exception, match="ERR_INVALID_AUTH_CREDENTIALS"):
+                context.new_page().goto(server.web_url)
+        finally:
+            context.close()
+        credentials = {"username": "me", "password": server.readonly_key}
+        context = browser.new_context(http_credentials=credentials)
+        try:
+            page = context.new_page()
+            response = page.goto(server.web_url)
+            assert response.status == 200
+            assert page.locator("h1").inner_text() == "Runs of Local project"
+            assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # CSS came
+        finally:
+            context.close()
 
 
 def telling_failure(seeded: Seeded) -> str:

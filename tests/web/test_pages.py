@@ -15,6 +15,7 @@ import requests
 from webseed import HOSTILE_HTML, HOSTILE_MESSAGE, HOSTILE_NAMES, TIMEOUT, Seeded
 
 from junit2af.localserver import LocalServer
+from junit2af.localserver.storage import Store
 from junit2af.localserver.web import (
     INLINE_TEXT_BYTES,
     content_disposition,
@@ -249,6 +250,7 @@ def test_the_key_is_read_from_basic_or_raw_authorization():
     assert presented_key(Fake(basic("afk_1")["Authorization"])) == "afk_1"  # type: ignore[arg-type]
     assert presented_key(Fake(basic("a:b", user="u")["Authorization"])) == "a:b"  # type: ignore[arg-type]
     assert presented_key(Fake("afk_raw")) == "afk_raw"  # type: ignore[arg-type]
+    assert presented_key(Fake("Bearer afk_2")) == "afk_2"  # type: ignore[arg-type]
     assert presented_key(Fake("Basic %%%")) == ""  # type: ignore[arg-type]
     assert is_loopback_host("127.0.0.1:8080") and is_loopback_host("[::1]:1")
     assert not is_loopback_host("127.0.0.1.evil.example") and not is_loopback_host("")
@@ -340,3 +342,26 @@ def test_unknown_ids_are_html_404s(seeded: Seeded):
 )
 def test_durations_read_as_a_person_says_them(ms, text):
     assert format_duration(ms) == text
+
+
+def test_a_project_selector_when_the_team_has_several(seeded: Seeded):
+    server = seeded.server
+    other = server.admin.create_project("Second <project>")
+    page = get(server, "/").text
+    assert '<select id="project" name="project"' in page
+    assert f'<option value="{other}">Second &lt;project&gt;</option>' in page
+    assert seeded.run_id in page  # the first project stays the default
+    chosen = get(server, f"/?project={other}").text
+    assert 'Runs of <span class="name">Second &lt;project&gt;</span>' in chosen
+    assert seeded.run_id not in chosen and "No run in this project yet" in chosen
+
+
+def test_a_failure_while_rendering_is_an_html_500(seeded: Seeded, monkeypatch):
+    def broken(self, run_id, limit):
+        raise RuntimeError("boom <b>")
+
+    monkeypatch.setattr(Store, "slowest_results", broken)
+    response = get(seeded.server, f"/runs/{seeded.run_id}")
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "Internal error" in response.text and "boom" not in response.text
