@@ -60,17 +60,6 @@ CREATE INDEX IF NOT EXISTS artifacts_by_result ON artifacts (test_result_id);
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (team_id, idempotency_key);
 CREATE INDEX IF NOT EXISTS results_by_key ON results (team_id, idempotency_key);
 CREATE INDEX IF NOT EXISTS artifacts_by_key ON artifacts (team_id, idempotency_key);
--- The web view's lists: a project's runs, and a run's results in each order it offers
--- (name, duration, each within one status). The row id is the last column of every index
--- and each order ends with it, so a page is read from an index, not sorted; test_name is
--- in the duration indexes so that a name filter is checked without reading the rows.
-CREATE INDEX IF NOT EXISTS runs_by_project ON runs (project_id);
-CREATE INDEX IF NOT EXISTS results_by_run_name ON results (test_run_id, test_name);
-CREATE INDEX IF NOT EXISTS results_by_run_time
-    ON results (test_run_id, execution_time_ms, test_name);
-CREATE INDEX IF NOT EXISTS results_by_run_status_name ON results (test_run_id, status, test_name);
-CREATE INDEX IF NOT EXISTS results_by_run_status_time
-    ON results (test_run_id, status, execution_time_ms, test_name);
 """
 
 #: columns kept as JSON text, and columns holding times (shown as the API shows them)
@@ -79,14 +68,27 @@ TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "started_at", "finished_at", "expires_at"}
     | {"uploaded_at", "confirmed_at"}
 )
-#: the orders of a run's results in the web view; each is served by an index (see SCHEMA),
-#: and ties are broken by upload order in the same direction so that no sort is needed
+#: The web view's indexes: a project's runs, and a run's results by name and by duration.
+#: status is in both so that a status filter is read from the index, and test_name in the
+#: duration one so that a name filter is too. They are made the first time a page is
+#: shown (Store.ensure_web_indexes), not with the schema: each index is one more page
+#: written per committed result, which a server used only as an API (tests, upload
+#: benchmarks) should not pay for.
+WEB_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_by_project ON runs (project_id);
+CREATE INDEX IF NOT EXISTS results_by_run_name ON results (test_run_id, test_name, status);
+CREATE INDEX IF NOT EXISTS results_by_run_time
+    ON results (test_run_id, execution_time_ms, test_name, status);
+"""
+#: The orders of a run's results in the web view. Each lists every column of its index
+#: and ends with the row id, all in one direction, so a page is read from the index in
+#: order and never sorted (ties: name, status, then upload order).
 RESULT_ORDERS = {
     "": "seq",
-    "name": "test_name, seq",
-    "-name": "test_name DESC, seq DESC",
-    "duration": "execution_time_ms, test_name, seq",
-    "-duration": "execution_time_ms DESC, test_name DESC, seq DESC",
+    "name": "test_name, status, seq",
+    "-name": "test_name DESC, status DESC, seq DESC",
+    "duration": "execution_time_ms, test_name, status, seq",
+    "-duration": "execution_time_ms DESC, test_name DESC, status DESC, seq DESC",
 }
 #: the columns of a run's results table in the web view
 RESULT_LIST_COLUMNS = (
@@ -166,6 +168,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._web_indexes = False
 
     def close(self) -> None:
         with self._lock:
@@ -361,6 +364,15 @@ class Store:
 
     # -- queries of the web view -----------------------------------------------------------
 
+    def ensure_web_indexes(self) -> None:
+        """Create the web view's indexes if they are not there (once per process)."""
+        if self._web_indexes:
+            return
+        with self._lock:
+            # transaction() holds this lock, so no transaction is open while it is ours.
+            self._db.executescript(WEB_INDEXES)
+            self._web_indexes = True
+
     def projects_of(self, team_id: str) -> list[sqlite3.Row]:
         return self._all("SELECT * FROM projects WHERE team_id = ? ORDER BY seq", (team_id,))
 
@@ -383,7 +395,10 @@ class Store:
         where = "test_run_id = ?"
         params: list[Any] = [run_id]
         if statuses:
-            where += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            # "+status": a filter on the index entries, not an index lookup. With a plain
+            # "status = ?" SQLite (3.40) no longer sees that the index is in ORDER BY order
+            # and sorts the whole run instead.
+            where += f" AND +status IN ({', '.join('?' for _ in statuses)})"
             params.extend(statuses)
         if name_part:
             # instr, not LIKE: no wildcard characters to escape. lower() folds ASCII only.
@@ -459,13 +474,6 @@ class Store:
         return {bucket: n for bucket, n in counts.items() if n}
 
     def status_counts(self, run_id: str, statuses: tuple[str, ...]) -> dict[str, int]:
-        """A run's results by status, counted now (one index range per status)."""
-        with self._lock:
-            counts = {
-                status: self._db.execute(
-                    "SELECT COUNT(*) FROM results WHERE test_run_id = ? AND status = ?",
-                    (run_id, status),
-                ).fetchone()[0]
-                for status in statuses
-            }
-        return {status: n for status, n in counts.items() if n}
+        """A run's results by status (of ``statuses``), counted now from an index alone."""
+        counts = self.result_counts(run_id)
+        return {status: counts[status] for status in statuses if counts.get(status)}

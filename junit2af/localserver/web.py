@@ -390,6 +390,7 @@ class WebView:
             return None  # not a page: the API answers (its 404s are JSON)
         nonce = secrets.token_urlsafe(16)
         try:
+            self.store.ensure_web_indexes()
             if endpoint == "static_file":
                 response = self.static_file(request, **args)
             else:

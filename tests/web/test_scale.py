@@ -21,7 +21,7 @@ import requests
 
 from junit2af.localserver import LocalServer
 from junit2af.localserver.server import DATABASE_NAME
-from junit2af.localserver.storage import RESULT_ORDERS, SCHEMA, Store
+from junit2af.localserver.storage import RESULT_ORDERS, SCHEMA, WEB_INDEXES, Store
 
 RESULTS = int(os.environ.get("JUNIT2AF_WEB_SCALE", "20000"))
 #: generous for a shared, loaded 2-core machine (see notes/webview.md for real figures)
@@ -63,6 +63,10 @@ def test_a_run_of_many_results_renders_every_page_quickly(tmp_path: Path):
             fill(db, server.team_id, server.project_id, run_id)
         db.close()
         filled_s = time.perf_counter() - began
+        began = time.perf_counter()
+        first = session.get(server.run_url(run_id), timeout=60)  # builds the indexes
+        first_view_s = time.perf_counter() - began
+        assert first.status_code == 200
         last = RESULTS // 100
         queries = {
             "first page": "",
@@ -91,7 +95,8 @@ def test_a_run_of_many_results_renders_every_page_quickly(tmp_path: Path):
         page = session.get(server.run_url(run_id) + "?status=Failed", timeout=30).text
         assert re.search(rf"results 1–100 of {RESULTS // 50}\b", page)
         assert f'data-total="{RESULTS}"' in page
-        print(f"\n{RESULTS} results written in {filled_s:.2f} s; page renders (best of 2):")
+        print(f"\n{RESULTS} results written in {filled_s:.2f} s; the first page view (which")
+        print(f"builds the web view's indexes) took {first_view_s:.2f} s; then (best of 2):")
         for label, seconds in figures.items():
             print(f"  {label:32} {seconds * 1000:7.1f} ms")
         slow = {label: s for label, s in figures.items() if s > PAGE_BUDGET_S}
@@ -99,10 +104,10 @@ def test_a_run_of_many_results_renders_every_page_quickly(tmp_path: Path):
 
 
 @pytest.mark.parametrize("order", sorted(RESULT_ORDERS))
-@pytest.mark.parametrize("statuses", [(), ("Failed",)])
+@pytest.mark.parametrize("statuses", [(), ("Failed",), ("Failed", "Skipped")])
 def test_every_order_of_a_page_is_read_from_an_index(order, statuses):
     db = sqlite3.connect(":memory:")
-    db.executescript(SCHEMA)
+    db.executescript(SCHEMA + WEB_INDEXES)
     where, params = Store._result_filter("run_1", statuses, "")
     plan = db.execute(
         f"EXPLAIN QUERY PLAN SELECT seq FROM results WHERE {where}"
