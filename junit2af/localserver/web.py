@@ -401,8 +401,8 @@ class WebView:
             response = self._error_page(error, nonce)
         except Exception:
             log.exception("error rendering %s", request.path)
-            error = WebError(500, "Internal error", "The server's log has the details.")
-            response = self._error_page(error, nonce)
+            failure = WebError(500, "Internal error", "The server's log has the details.")
+            response = self._error_page(failure, nonce)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
