@@ -32,6 +32,8 @@ from junit2af.localserver.storage import Store, new_id
 log = logging.getLogger("junit2af.localserver")
 
 API_PREFIX = "/v1/test"
+#: the web view's page of a run (web.py), as a template for str.format(run_id=...)
+RUN_PAGE_PATH = "/runs/{run_id}"
 #: the API's version as /status reports it (the reference's example value)
 API_VERSION = "0.1.0"
 #: artifacts expire this long after creation (the reference's example: 30 days)
@@ -128,6 +130,7 @@ class ApiApp:
         admin: Callable[[Request], Response],
         honour_idempotency_keys: bool,
         url_ttl_seconds: int,
+        web: Callable[[Request], Response | None] | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -138,6 +141,7 @@ class ApiApp:
         self.admin = admin
         self.honour_idempotency_keys = honour_idempotency_keys
         self.url_ttl_seconds = url_ttl_seconds
+        self.web = web
         # Paths are exact (note 1): no redirect from /project to /project/, no merging
         # of "//"; a near miss is a 404, as a client must learn.
         self.url_map = Map(_rules(), strict_slashes=True, merge_slashes=False)
@@ -148,6 +152,11 @@ class ApiApp:
         request = Request(environ)
         if request.path == "/_admin" or request.path.startswith("/_admin/"):
             return self.admin(request)(environ, start_response)
+        if self.web is not None and not request.path.startswith(("/v1/", "/_storage/")):
+            # The web view's pages: like the admin view, not in the request log, no faults.
+            page = self.web(request)
+            if page is not None:
+                return page(environ, start_response)
         seq = self.request_log.next_seq()
         began = time.perf_counter()
         call = Call()
@@ -306,7 +315,9 @@ class ApiApp:
             self.store.ping()
         except Exception:
             raise ApiError(503, "database unreachable") from None
-        return json_response({"status": "ok", "version": API_VERSION})
+        # Not in the reference: where this server shows a run (the CLI prints the link).
+        template = request.host_url.rstrip("/") + RUN_PAGE_PATH
+        return json_response({"status": "ok", "version": API_VERSION, "run_url_template": template})
 
     def list_projects(self, request: Request, call: Call) -> Response:
         size = v.page_size(request.args.get("page_size"))

@@ -9,9 +9,10 @@ import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
 
 from junit2af.localserver.admin import AdminApi, AdminView
-from junit2af.localserver.app import API_PREFIX, ApiApp
+from junit2af.localserver.app import API_PREFIX, RUN_PAGE_PATH, ApiApp
 from junit2af.localserver.blobs import BlobStore
 from junit2af.localserver.clock import Clock, OffsetClock, system_clock
 from junit2af.localserver.faults import FaultConfig, FaultInjector
@@ -19,6 +20,7 @@ from junit2af.localserver.gateway import KeepAliveServer
 from junit2af.localserver.requestlog import RequestLog, RequestRecord
 from junit2af.localserver.signing import Signer
 from junit2af.localserver.storage import Store, TeamKeys
+from junit2af.localserver.web import WebView, is_loopback_address
 
 DATABASE_NAME = "records.sqlite3"
 ARTIFACTS_DIR = "artifacts"
@@ -109,6 +111,7 @@ class LocalServer:
                 faults=self._faults,
                 clock=self.clock,
             )
+            web = WebView(self._store, blobs, self._keys)
             self._app = ApiApp(
                 store=self._store,
                 blobs=blobs,
@@ -119,8 +122,11 @@ class LocalServer:
                 admin=admin_api,
                 honour_idempotency_keys=self._honour_idempotency_keys,
                 url_ttl_seconds=self._url_ttl_seconds,
+                web=web,
             )
             self._httpd = KeepAliveServer(self.host, self._requested_port, self._app)
+            # The pages need no key only where nobody else can reach them.
+            web.open_without_key = is_loopback_address(str(self._httpd.server_address[0]))
         except BaseException:
             self._close_resources()
             raise
@@ -207,6 +213,18 @@ class LocalServer:
         """The API's base URL, ``http://host:port/v1/test``."""
         return self.root_url + API_PREFIX
 
+    @property
+    def web_url(self) -> str:
+        """The web view's first page (a project's runs), ``http://host:port/``."""
+        return self.root_url + "/"
+
+    def _web_is_open(self) -> bool:
+        return self._app is not None and getattr(self._app.web, "open_without_key", False)
+
+    def run_url(self, run_id: str) -> str:
+        """The web view's page of one run."""
+        return self.root_url + RUN_PAGE_PATH.format(run_id=quote(run_id, safe=""))
+
     def _team(self) -> TeamKeys:
         self._running()
         assert self._keys is not None
@@ -271,6 +289,8 @@ class LocalServer:
             f"export AF_API_KEY={shlex.quote(self.api_key)}",
             f"export AF_PROJECT_ID={shlex.quote(self.project_id)}",
             f"# junit2af local server on {self.root_url}, data in {self.data_dir}",
+            f"# web view: {self.web_url}"
+            + ("" if self._web_is_open() else " (user: any, password: a key of the team)"),
             f"# read-only key: {self.readonly_key}; stored records: "
             f'curl -H "Authorization: $AF_API_KEY" {self.root_url}/_admin/runs',
         ]

@@ -68,6 +68,32 @@ TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "started_at", "finished_at", "expires_at"}
     | {"uploaded_at", "confirmed_at"}
 )
+#: The web view's indexes: a project's runs, and a run's results by name and by duration.
+#: status is in both so that a status filter is read from the index, and test_name in the
+#: duration one so that a name filter is too. They are made the first time a page is
+#: shown (Store.ensure_web_indexes), not with the schema: each index is one more page
+#: written per committed result, which a server used only as an API (tests, upload
+#: benchmarks) should not pay for.
+WEB_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_by_project ON runs (project_id);
+CREATE INDEX IF NOT EXISTS results_by_run_name ON results (test_run_id, test_name, status);
+CREATE INDEX IF NOT EXISTS results_by_run_time
+    ON results (test_run_id, execution_time_ms, test_name, status);
+"""
+#: The orders of a run's results in the web view. Each lists every column of its index
+#: and ends with the row id, all in one direction, so a page is read from the index in
+#: order and never sorted (ties: name, status, then upload order).
+RESULT_ORDERS = {
+    "": "seq",
+    "name": "test_name, status, seq",
+    "-name": "test_name DESC, status DESC, seq DESC",
+    "duration": "execution_time_ms, test_name, status, seq",
+    "-duration": "execution_time_ms DESC, test_name DESC, status DESC, seq DESC",
+}
+#: the columns of a run's results table in the web view
+RESULT_LIST_COLUMNS = (
+    "test_result_id, test_name, status, execution_time_ms, started_at, error_message"
+)
 #: table of each kind of object, and its id column
 TABLES = {
     "run": ("runs", "test_run_id"),
@@ -142,6 +168,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._web_indexes = False
 
     def close(self) -> None:
         with self._lock:
@@ -334,3 +361,119 @@ class Store:
         where = " AND ".join(f"{name} = ?" for name in wanted) or "1"
         rows = self._all(f"SELECT * FROM {table} WHERE {where} ORDER BY seq", (*wanted.values(),))
         return [decode_row(row) for row in rows]  # type: ignore[misc]
+
+    # -- queries of the web view -----------------------------------------------------------
+
+    def ensure_web_indexes(self) -> None:
+        """Create the web view's indexes if they are not there (once per process)."""
+        if self._web_indexes:
+            return
+        with self._lock:
+            # transaction() holds this lock, so no transaction is open while it is ours.
+            self._db.executescript(WEB_INDEXES)
+            self._web_indexes = True
+
+    def projects_of(self, team_id: str) -> list[sqlite3.Row]:
+        return self._all("SELECT * FROM projects WHERE team_id = ? ORDER BY seq", (team_id,))
+
+    def runs_of(self, project_id: str, limit: int, offset: int) -> list[sqlite3.Row]:
+        """A project's runs, newest first."""
+        return self._all(
+            "SELECT * FROM runs WHERE project_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?",
+            (project_id, limit, offset),
+        )
+
+    def run_count(self, project_id: str) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM runs WHERE project_id = ?", (project_id,))
+        assert row is not None
+        return int(row["n"])
+
+    @staticmethod
+    def _result_filter(
+        run_id: str, statuses: tuple[str, ...], name_part: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        where = "test_run_id = ?"
+        params: list[Any] = [run_id]
+        if statuses:
+            # "+status": a filter on the index entries, not an index lookup. With a plain
+            # "status = ?" SQLite (3.40) no longer sees that the index is in ORDER BY order
+            # and sorts the whole run instead.
+            where += f" AND +status IN ({', '.join('?' for _ in statuses)})"
+            params.extend(statuses)
+        if name_part:
+            # instr, not LIKE: no wildcard characters to escape. lower() folds ASCII only.
+            where += " AND instr(lower(test_name), lower(?)) > 0"
+            params.append(name_part)
+        return where, tuple(params)
+
+    def results_page(
+        self,
+        run_id: str,
+        *,
+        statuses: tuple[str, ...] = (),
+        name_part: str = "",
+        order: str = "",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[sqlite3.Row]:
+        """One page of a run's results, filtered by status and name, in one of RESULT_ORDERS.
+
+        The page's row ids are found first (from an index alone, however deep the offset),
+        then only those rows are read.
+        """
+        where, params = self._result_filter(run_id, statuses, name_part)
+        ordering = RESULT_ORDERS[order]
+        return self._all(
+            f"SELECT {RESULT_LIST_COLUMNS} FROM results WHERE seq IN"
+            f" (SELECT seq FROM results WHERE {where} ORDER BY {ordering} LIMIT ? OFFSET ?)"
+            f" ORDER BY {ordering}",
+            (*params, limit, offset),
+        )
+
+    def results_count(
+        self, run_id: str, *, statuses: tuple[str, ...] = (), name_part: str = ""
+    ) -> int:
+        where, params = self._result_filter(run_id, statuses, name_part)
+        row = self._one(f"SELECT COUNT(*) AS n FROM results WHERE {where}", params)
+        assert row is not None
+        return int(row["n"])
+
+    def slowest_results(self, run_id: str, limit: int) -> list[sqlite3.Row]:
+        return self._all(
+            f"SELECT {RESULT_LIST_COLUMNS} FROM results"
+            " WHERE test_run_id = ? AND execution_time_ms IS NOT NULL"
+            f" ORDER BY {RESULT_ORDERS['-duration']} LIMIT ?",
+            (run_id, limit),
+        )
+
+    def duration_histogram(self, run_id: str, edges: tuple[int, ...]) -> dict[int, int]:
+        """How many results of a run fall in each duration bucket.
+
+        Bucket ``i`` holds ``edges[i-1] <= execution_time_ms < edges[i]`` (bucket 0 below
+        ``edges[0]``, bucket ``len(edges)`` from the last edge on); -1 counts results
+        without a duration. One range count per bucket on the (run, duration) index walks
+        each index entry once: three times faster than a CASE ... GROUP BY over the run.
+        """
+        bounds = [None, *edges, None]
+        counts: dict[int, int] = {}
+        with self._lock:
+            for bucket in range(len(edges) + 1):
+                low, high = bounds[bucket], bounds[bucket + 1]
+                where = "test_run_id = ? AND execution_time_ms >= ?"
+                params: tuple[Any, ...] = (run_id, low if low is not None else -(2**63))
+                if high is not None:
+                    where += " AND execution_time_ms < ?"
+                    params += (high,)
+                row = self._db.execute(f"SELECT COUNT(*) FROM results WHERE {where}", params)
+                counts[bucket] = row.fetchone()[0]
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM results WHERE test_run_id = ? AND execution_time_ms IS NULL",
+                (run_id,),
+            )
+            counts[-1] = row.fetchone()[0]
+        return {bucket: n for bucket, n in counts.items() if n}
+
+    def status_counts(self, run_id: str, statuses: tuple[str, ...]) -> dict[str, int]:
+        """A run's results by status (of ``statuses``), counted now from an index alone."""
+        counts = self.result_counts(run_id)
+        return {status: counts[status] for status in statuses if counts.get(status)}

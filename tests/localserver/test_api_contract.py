@@ -15,7 +15,12 @@ from junit2af.localserver.storage import Store
 def test_status_needs_no_key(api):
     response = api.get("/status", key=None)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": "0.1.0"}
+    # run_url_template is the local server's own addition: where its web view shows a run
+    assert response.json() == {
+        "status": "ok",
+        "version": "0.1.0",
+        "run_url_template": api.server.root_url + "/runs/{run_id}",
+    }
     assert response.headers["Content-Type"] == "application/json"
 
 

@@ -60,7 +60,11 @@ def test_http_10_clients_are_answered(server):
             data += chunk
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"Connection: close" in data
-    assert data.endswith(b'{"status": "ok", "version": "0.1.0"}')
+    # No Host header: the run_url_template names the address the server is bound to.
+    root = f"http://127.0.0.1:{server.port}".encode()
+    assert data.endswith(
+        b'{"status": "ok", "version": "0.1.0", "run_url_template": "%s/runs/{run_id}"}' % root
+    )
 
 
 def test_bad_content_length_is_400(server):
