@@ -83,7 +83,11 @@ RUN_INFOS = 50
 def sniff(head: Head) -> str | None:
     """TRX: a ``<TestRun>`` root (VSTest writes it in the TeamTest 2010 namespace)."""
     root = head.xml_root
-    if root is not None and root.local == "TestRun":
+    if root is None or root.local != "TestRun":
+        return None
+    # CppUnit's root is a bare <TestRun>: TRX has the TeamTest namespace (VS 2005 on
+    # used it), or at least the run's id attribute.
+    if "TeamTest" in root.namespace or root.attribute("id") is not None:
         return "trx"
     return None
 
