@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from junit2af.artifacts import AttachmentPolicy, PlannedArtifact, plan_artifacts
+from junit2af.bodies import Fitting, fit_record
 from junit2af.errors import InputError, UnsupportedFormatError
 from junit2af.inputs import OnSkip, ReportInput, expand_inputs
 from junit2af.parsers import SNIFF_BYTES, Format, detect, get_format
@@ -173,15 +174,24 @@ def read_records(
     on_error: Callable[[InputError], None] | None = None,
     on_digest: Callable[[ReportDigest], None] | None = None,
 ) -> Iterator[TestRecord]:
-    """The records of every report, with names made distinct across all of them.
+    """The records of every report, fitted to the API's limits (:mod:`junit2af.bodies`)
+    and with names made distinct across all of them.
 
     Without ``on_error`` the first bad report raises; with it, the error is passed on and
     the other reports are still read.
     """
     names = NameRegistry()
+    fitting = Fitting()
     for report in reports:
         try:
-            yield from names.unique(parse_report(report, options, fmt=fmt, on_digest=on_digest))
+            records = parse_report(report, options, fmt=fmt, on_digest=on_digest)
+            # Fitted to the API before naming, so that two names fitted alike still
+            # come out distinct.
+            yield from names.unique(fit_record(record, fitting) for record in records)
+            said = fitting.message()
+            if said:
+                options.warn(f"{report.display}: {said}")
+                fitting = Fitting()
         except InputError as error:
             if on_error is None:
                 raise

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from junit2af import __version__
+from junit2af import __version__, bodies
 from junit2af.artifacts import PlannedArtifact
 from junit2af.client import APIClient, CallStats
 from junit2af.errors import (
@@ -185,7 +185,7 @@ def run_metadata(scan: ReportScan, settings: UploadSettings, extra: Mapping[str,
         metadata["interrupted"] = True
     metadata.update(settings.metadata)
     metadata.update(extra)
-    return metadata
+    return bodies.fit_metadata(metadata, bodies.Fitting())
 
 
 class ConcurrencyLimit:
@@ -763,27 +763,18 @@ class _Session:
             else:
 
                 def send(idempotency: str) -> str:
-                    body: dict[str, Any] = {
-                        "project_id": self.settings.project_id,
-                        "test_run_id": run_id,
-                        "test_name": name,
-                        "status": record.status.value,
-                        "metadata": {**record.metadata, "idempotency_key": idempotency},
-                    }
-                    if record.started_at is not None:
-                        body["started_at"] = format_time(record.started_at)
-                    if record.execution_time_ms is not None:
-                        body["execution_time_ms"] = record.execution_time_ms
+                    body = bodies.result_create(
+                        record,
+                        project_id=self.settings.project_id,
+                        run_id=run_id,
+                        idempotency_key=idempotency,
+                    )
                     return self.client.create_result(body, idempotency)
 
                 result_id, _ = self.create(key, Kind.RESULT, send)
                 outcome.results = 1
             # Create ignores finished_at and error_message (reading note 2): update them.
-            update: dict[str, Any] = {}
-            if record.finished_at is not None:
-                update["finished_at"] = format_time(record.finished_at)
-            if record.error_message:
-                update["error_message"] = record.error_message
+            update = bodies.result_update(record)
             if update:
                 self.client.update_result(result_id, update)
             self.journal.advance(key, State.DONE)
