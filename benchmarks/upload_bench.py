@@ -1,12 +1,21 @@
-"""Upload throughput against the local server with 20 ms of injected latency per request.
+"""Upload throughput and client CPU against the local server with injected latency.
 
-Uploads 2,000 results (20% with stdout) at the default jobs, and the same with one
-request at a time, in the same run, each into its own server process (so the client's
-CPU time is its own). Prints elapsed time as a ratio of the ideal
-(requests x latency / jobs), the speed-up over the one-at-a-time client, and the client's
-CPU time per request.
+Every upload goes to its own ``junit2af serve`` process (so the client's CPU is its own)
+with ``latency_ms`` added to every request, and is compared with the ideal for its
+concurrency, ``requests x latency / jobs``, measured in the same run:
 
-    python benchmarks/upload_bench.py [--results 2000] [--latency-ms 20] [--jobs 8]
+* ``--scenario fixed`` (default): 2,000 results (20% with stdout) at 20 ms, with 1 job
+  (a smaller report, scaled), 8 jobs and 32 jobs; prints each ratio to its ideal, the
+  speed-up of 8 jobs over 1, and the client's CPU per request (whole process: reading,
+  journal, HTTP, every thread).
+* ``--scenario adaptive``: 10,000 results at 50 ms, fixed 16, 32 and 64 jobs, then the
+  default (adaptive) concurrency; prints the adaptive run's elapsed time against the
+  best fixed run and its ideal.
+
+Targets (issue 15): CPU per request <= 0.6 ms; 8 jobs within 1.15x of ideal, 32 jobs
+within 1.5x; 8 jobs >= 10x faster than 1; adaptive >= 0.8x the best fixed.
+
+    python benchmarks/upload_bench.py [--scenario fixed|adaptive] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,14 +33,23 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from reportgen import write_report  # noqa: E402
 
-from junit2af.inputs import expand_inputs  # noqa: E402
+from junit2af import ReadSettings, ReportSet, Secret, UploadSettings, Uploader  # noqa: E402
 from junit2af.localserver import FaultConfig, ServerProcess  # noqa: E402
-from junit2af.parsers.base import ParseOptions  # noqa: E402
-from junit2af.settings import Secret, UploadSettings  # noqa: E402
-from junit2af.uploader import upload  # noqa: E402
 
 
-def one_upload(report: Path, workdir: Path, jobs: int, latency_ms: float, tag: str):
+@dataclass
+class Outcome:
+    wall: float
+    cpu: float
+    requests: int
+    results: int
+
+    def ideal(self, latency_ms: float, jobs: int) -> float:
+        return self.requests * latency_ms / 1000 / jobs
+
+
+def one_upload(report: Path, workdir: Path, jobs: int | None, latency_ms: float,
+               tag: str) -> Outcome:
     server = ServerProcess(workdir / f"server-{tag}").start()
     try:
         server.admin.set_faults(FaultConfig(latency_ms=latency_ms))
@@ -39,48 +58,98 @@ def one_upload(report: Path, workdir: Path, jobs: int, latency_ms: float, tag: s
             project_id=server.project_id, jobs=jobs, label=f"bench {tag}",
             journal_path=workdir / f"journal-{tag}.sqlite3",
         )
-        reports = list(expand_inputs([str(report)]))
         wall, cpu = time.perf_counter(), time.process_time()
-        summary = upload(reports, settings, options=ParseOptions(warn=lambda m: None))
-        return time.perf_counter() - wall, time.process_time() - cpu, summary
+        with ReportSet([str(report)], ReadSettings()) as reports, Uploader(settings) as up:
+            summary = up.upload(reports)
+        return Outcome(time.perf_counter() - wall, time.process_time() - cpu,
+                       summary.requests, summary.results_uploaded)
     finally:
         server.stop()
 
 
+def median_of(repeat: int, *args: object) -> Outcome:
+    runs = [one_upload(*args[:-1], f"{args[-1]}-{n}") for n in range(repeat)]  # type: ignore
+    walls = sorted(r.wall for r in runs)
+    best = runs[0]
+    return Outcome(statistics.median(walls), statistics.median(r.cpu for r in runs),
+                   best.requests, best.results)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def fixed(args: argparse.Namespace, workdir: Path) -> None:
+    report = write_report(workdir / "bench.xml", args.results, output_every=5)
+    small = write_report(workdir / "serial.xml", args.serial_results, output_every=5)
+    latency = args.latency_ms
+    serial = one_upload(small, workdir, 1, latency, "serial")
+    rows = {}
+    cpu_per_request = []
+    for jobs in (8, 32):
+        runs = [one_upload(report, workdir, jobs, latency, f"jobs{jobs}-{n}")
+                for n in range(args.repeat)]
+        rows[jobs] = runs
+        cpu_per_request += [r.cpu / r.requests * 1000 for r in runs]
+    first = rows[8][0]
+    print(f"{first.results} results, {first.requests} requests, latency {latency:g} ms, "
+          f"median of {args.repeat} (spread in brackets)")
+    targets = {8: 1.15, 32: 1.5}
+    for jobs, runs in rows.items():
+        ratios = [r.wall / r.ideal(latency, jobs) for r in runs]
+        ratio = statistics.median(ratios)
+        verdict = "met" if ratio <= targets[jobs] else "NOT met"
+        print(f"  jobs={jobs:<2}  elapsed {statistics.median(r.wall for r in runs):6.2f}s  "
+              f"ideal {runs[0].ideal(latency, jobs):6.2f}s  ratio {ratio:.2f}x "
+              f"[{spread(ratios)}]  target <= {targets[jobs]}x: {verdict}")
+    serial_scaled = serial.wall * first.requests / serial.requests
+    speedups = [serial_scaled / r.wall for r in rows[8]]
+    speedup = statistics.median(speedups)
+    print(f"  jobs=1   {serial.wall:.2f}s for {serial.requests} requests, scaled "
+          f"{serial_scaled:.2f}s; jobs=8 is {speedup:.1f}x faster [{spread(speedups)}] "
+          f"(target >= 10x: {'met' if speedup >= 10 else 'NOT met'})")
+    cpu = statistics.median(cpu_per_request)
+    print(f"  client CPU {cpu:.3f} ms per request [{spread(cpu_per_request)}] "
+          f"(target <= 0.6: {'met' if cpu <= 0.6 else 'NOT met'}); reading, journal and "
+          "HTTP included")
+
+
+def adaptive(args: argparse.Namespace, workdir: Path) -> None:
+    report = write_report(workdir / "bench.xml", args.adaptive_results, output_every=5)
+    latency = args.adaptive_latency_ms
+    best: tuple[float, int] | None = None
+    for jobs in (16, 32, 64):
+        run = one_upload(report, workdir, jobs, latency, f"fixed{jobs}")
+        ratio = run.wall / run.ideal(latency, jobs)
+        print(f"  jobs={jobs:<2}  elapsed {run.wall:6.2f}s  ratio to its ideal {ratio:.2f}x")
+        if best is None or run.wall < best[0]:
+            best = (run.wall, jobs)
+    assert best is not None
+    runs = [one_upload(report, workdir, None, latency, f"adaptive-{n}")
+            for n in range(args.repeat)]
+    walls = [r.wall for r in runs]
+    wall = statistics.median(walls)
+    share = best[0] / wall
+    print(f"  adaptive elapsed {wall:.2f}s [{spread(walls)}]; best fixed jobs={best[1]} "
+          f"{best[0]:.2f}s: adaptive reaches {share:.2f}x of it "
+          f"(target >= 0.8x: {'met' if share >= 0.8 else 'NOT met'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--scenario", choices=["fixed", "adaptive"], default="fixed")
     parser.add_argument("--results", type=int, default=2000)
+    parser.add_argument("--serial-results", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--jobs", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--serial-results", type=int, default=300,
-                        help="results for the one-at-a-time client (scaled to --results)")
+    parser.add_argument("--adaptive-results", type=int, default=10000)
+    parser.add_argument("--adaptive-latency-ms", type=float, default=50.0)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        report = write_report(workdir / "bench.xml", args.results, output_every=5)
-        small = write_report(workdir / "serial.xml", args.serial_results, output_every=5)
-        walls, cpus = [], []
-        summary = None
-        for number in range(args.repeat):
-            wall, cpu, summary = one_upload(report, workdir, args.jobs, args.latency_ms,
-                                            f"jobs-{number}")
-            walls.append(wall)
-            cpus.append(cpu)
-        serial_wall, _, serial = one_upload(small, workdir, 1, args.latency_ms, "serial")
-        assert summary is not None
-        wall = statistics.median(walls)
-        cpu = statistics.median(cpus)
-        ideal = summary.requests * args.latency_ms / 1000 / args.jobs
-        serial_scaled = serial_wall * summary.requests / serial.requests
-        print(f"results={summary.results_uploaded} artifacts={summary.artifacts_uploaded} "
-              f"requests={summary.requests} jobs={args.jobs} latency={args.latency_ms}ms")
-        print(f"elapsed {wall:.2f}s (median of {args.repeat}); ideal {ideal:.2f}s; "
-              f"ratio to ideal {wall / ideal:.2f}x")
-        print(f"one-at-a-time client: {serial_wall:.2f}s for {serial.requests} requests, "
-              f"scaled {serial_scaled:.2f}s; speed-up {serial_scaled / wall:.1f}x")
-        print(f"client CPU {cpu:.2f}s = {cpu / summary.requests * 1000:.2f} ms per request "
-              "(parse, plan, journal and HTTP included)")
+        if args.scenario == "fixed":
+            fixed(args, Path(tmp))
+        else:
+            adaptive(args, Path(tmp))
 
 
 if __name__ == "__main__":

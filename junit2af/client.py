@@ -120,7 +120,6 @@ def _pool(settings: UploadSettings, url: str, size: int) -> urllib3.PoolManager:
         "num_pools": 4,
         "maxsize": size,
         "block": False,
-        "headers": {"User-Agent": f"junit2af/{__version__} urllib3/{urllib3.__version__}"},
         **_ca_arguments(settings.ca_bundle),
     }
     proxy = settings.proxies.for_url(url)
@@ -164,6 +163,18 @@ class APIClient:
         self._origin = (parts.scheme, parts.hostname, parts.port)
         size = max(2 * (settings.jobs or 64), 16)
         self._api = _pool(settings, self.base, size)
+        # The hot path: without a proxy, requests go to the API origin's connection pool
+        # directly, with a path, skipping the manager's URL parsing and pool lookup per
+        # request (a tenth of a request's CPU).
+        self._direct = (
+            self._api.connection_from_url(self.base)
+            if settings.proxies.for_url(self.base) is None
+            else None
+        )
+        self._base_path = urlsplit(self.base).path.rstrip("/")
+        agent = f"junit2af/{__version__} urllib3/{urllib3.__version__}"
+        self._anonymous = {"User-Agent": agent}
+        self._headers = {"User-Agent": agent, "Authorization": self._key}
         self._storage_pools: dict[tuple[str, str], urllib3.PoolManager] = {}
         self._storage_lock = threading.Lock()
         self._pool_size = size
@@ -205,17 +216,21 @@ class APIClient:
         idempotency_key: str | None = None,
         auth: bool = True,
     ) -> Any:
-        headers = {"Authorization": self._key} if auth else {}
+        headers = dict(self._headers if auth else self._anonymous)
         if body is not None:
             headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        url = self.base + path + (f"?{urlencode(params)}" if params else "")
+        query = f"?{urlencode(params)}" if params else ""
         retry = self._create if create else self._safe
+        if self._direct is not None:
+            target, opener = self._base_path + path + query, self._direct.urlopen
+        else:
+            target, opener = self.base + path + query, self._api.urlopen
         try:
-            response = self._api.urlopen(
+            response = opener(
                 method,
-                url,
+                target,
                 body=orjson.dumps(body) if body is not None else None,
                 headers=headers,
                 retries=retry,
@@ -389,12 +404,25 @@ class APIClient:
     def put_upload(self, url: str, body: IO[bytes] | bytes, content_type: str, size: int) -> None:
         """PUT exactly ``size`` bytes of ``body`` to a presigned URL, without the key."""
         call = "PUT upload URL"
+        pool = self._storage_pool(url)
+        if pool is self._api and self._direct is not None:
+            parts = urlsplit(url)
+            opener, target = (
+                self._direct.urlopen,
+                parts.path + (f"?{parts.query}" if parts.query else ""),
+            )
+        else:
+            opener, target = pool.urlopen, url
         try:
-            response = self._storage_pool(url).urlopen(
+            response = opener(
                 "PUT",
-                url,
+                target,
                 body=body,
-                headers={"Content-Type": content_type, "Content-Length": str(size)},
+                headers={
+                    **self._anonymous,
+                    "Content-Type": content_type,
+                    "Content-Length": str(size),
+                },
                 retries=self._put,
                 timeout=self._timeout,
                 redirect=False,

@@ -42,6 +42,12 @@ from filelock import FileLock, Timeout
 from junit2af.errors import ChangedInputsError, JournalError, JournalLockedError
 
 SCHEMA_VERSION = 2
+#: Completed uploads keep their operations this long (a re-run within it can still
+#: write a full results file); then only their "done" row is kept.
+COMPACT_AFTER_DAYS = 14.0
+#: A journal file in the state folder untouched this long, all of whose uploads are
+#: complete, is removed by :func:`sweep`.
+SWEEP_AFTER_DAYS = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -427,12 +433,31 @@ class Journal:
         self._entry = UploadEntry(self.upload.id, run_id, False, self.upload.resumed)
 
     def mark_complete(self) -> None:
-        """The run is completed: forget what only a resume needed (compaction)."""
+        """The run is completed: a re-run of the same upload will do nothing."""
         self._write(
             "UPDATE uploads SET state='complete', completed_at=? WHERE id=?",
             [(time.time(), self.upload.id)],
             wait=True,
         )
+
+    def compact(self, older_than_days: float = COMPACT_AFTER_DAYS) -> int:
+        """Forget the operations of uploads completed more than ``older_than_days`` ago
+        (their row stays: a re-run still knows they are done). Returns how many."""
+        limit = time.time() - older_than_days * 86400
+        old = [
+            row[0]
+            for row in self._read(
+                "SELECT id FROM uploads WHERE state='complete' AND completed_at < ? "
+                "AND EXISTS (SELECT 1 FROM ops WHERE ops.upload=uploads.id)",
+                (limit,),
+            )
+        ]
+        if old:
+            self._write("DELETE FROM ops WHERE upload=?", [(i,) for i in old], wait=True)
+            self._write("", [], wait=True)
+            with contextlib.suppress(sqlite3.DatabaseError):  # smaller next time, then
+                self._db.execute("VACUUM")
+        return len(old)
 
     # -- operations -----------------------------------------------------------------
 
@@ -548,3 +573,28 @@ class Journal:
                 "SELECT server_id FROM ops WHERE upload=? AND key=?", (self.upload.id, key)
             )
             yield key, rows[0][0] if rows else None
+
+
+def sweep(folder: Path, *, older_than_days: float = SWEEP_AFTER_DAYS, limit: int = 50) -> int:
+    """Remove journals of ``folder`` (the state folder's) that nothing will resume: not
+    modified for ``older_than_days`` and holding only complete uploads. Returns how many."""
+    removed = 0
+    cutoff = time.time() - older_than_days * 86400
+    try:
+        candidates = sorted(folder.glob("*.sqlite3"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return 0
+    for path in candidates[:limit]:
+        try:
+            if path.stat().st_mtime > cutoff:
+                break
+            with Journal(path) as journal:
+                open_uploads = journal._read("SELECT COUNT(*) FROM uploads WHERE state<>'complete'")
+            if open_uploads[0][0]:
+                continue
+            for name in (path, Path(f"{path}.lock"), Path(f"{path}-journal")):
+                name.unlink(missing_ok=True)
+            removed += 1
+        except (JournalError, JournalLockedError, OSError):
+            continue
+    return removed

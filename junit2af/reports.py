@@ -180,22 +180,25 @@ def read_records(
     Without ``on_error`` the first bad report raises; with it, the error is passed on and
     the other reports are still read.
     """
-    names = NameRegistry()
-    fitting = Fitting()
-    for report in reports:
-        try:
-            records = parse_report(report, options, fmt=fmt, on_digest=on_digest)
-            # Fitted to the API before naming, so that two names fitted alike still
-            # come out distinct.
-            yield from names.unique(fit_record(record, fitting) for record in records)
+    from junit2af.parsers.allure import merge_attempts
+
+    def every_record() -> Iterator[TestRecord]:
+        for report in reports:
+            fitting = Fitting()
+            try:
+                records = parse_report(report, options, fmt=fmt, on_digest=on_digest)
+                yield from (fit_record(record, fitting) for record in records)
+            except InputError as error:
+                if on_error is None:
+                    raise
+                on_error(error)
             said = fitting.message()
             if said:
                 options.warn(f"{report.display}: {said}")
-                fitting = Fitting()
-        except InputError as error:
-            if on_error is None:
-                raise
-            on_error(error)
+
+    # Fitted to the API before naming (two names fitted alike still come out distinct);
+    # Allure's retries, one file per attempt, folded into one record per test first.
+    yield from NameRegistry().unique(merge_attempts(every_record()))
 
 
 @dataclass(frozen=True, slots=True)

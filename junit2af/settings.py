@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from junit2af.ci import CIInfo, default_label, detect_ci
 from junit2af.errors import ConfigError
@@ -267,7 +267,7 @@ class UploadSettings:
         chosen = self.run_url_template or template
         if not run_id or not chosen or "{run_id}" not in chosen:
             return None
-        return chosen.replace("{run_id}", run_id)
+        return chosen.replace("{run_id}", quote(run_id, safe=""))
 
     @classmethod
     def from_environment(

@@ -50,6 +50,7 @@ from junit2af.journal import (
     Op,
     State,
     op_key,
+    sweep,
     upload_identity,
     upload_scope,
 )
@@ -300,6 +301,8 @@ class Uploader:
         self._stop = threading.Event()
         self._stop_reason: Stopped | None = None
         self._checked = False
+        self._swept = False
+        self._planned_left_out = 0
 
     def __enter__(self) -> Uploader:
         return self
@@ -396,6 +399,10 @@ class Uploader:
             self._journal.close()
             self._journal = None
         self._journal = Journal(path)
+        self._journal.compact()
+        if self.settings.journal_path is None and not self._swept:
+            self._swept = True
+            sweep(path.parent)  # old journals of finished uploads in the state folder
         return self._journal
 
     def upload(
@@ -430,6 +437,7 @@ class Uploader:
             warnings_shown=len(scan.warnings),
             artifacts_left_out=scan.artifacts_left_out,
         )
+        self._planned_left_out = scan.artifacts_left_out
         if self.settings.dry_run:
             report.dry_run = True
             report.elapsed_s = time.monotonic() - started
@@ -492,7 +500,8 @@ class Uploader:
         totals = journal.totals()
         report.results_uploaded = totals.results_done
         report.artifacts_uploaded = totals.artifacts_done
-        report.artifacts_left_out += totals.artifacts_left_out
+        # Left out by the plan (this reading) plus by the server (journaled, every run).
+        report.artifacts_left_out = self._planned_left_out + totals.artifacts_left_out
         report.in_doubt = totals.creates_in_doubt
         report.possible_duplicates = totals.possible_duplicates
         report.requests = self.stats.requests
@@ -747,7 +756,6 @@ class _Session:
                 self.report.errors.append(f"{name}: {type(error).__name__}: {error}")
         with self.lock:
             self.report.results_sent += outcome.results
-            self.report.artifacts_left_out += outcome.left_out
             self.report.warnings.extend(outcome.warnings)
 
     def upload_record(self, run_id: str, item: PlannedRecord, outcome: _Outcome) -> None:

@@ -370,3 +370,27 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
         assert summary["possible_duplicates"] >= summary["in_doubt"]
         if honour_keys:
             assert duplicates == (0, 0)
+
+
+def test_a_resume_after_the_seven_day_rule_leaves_artifacts_out_and_completes(tmp_path):
+    from junit2af.localserver import ManualClock
+
+    report = write_report(tmp_path / "report.xml", 30, output_every=3)
+    journal = tmp_path / "journal.sqlite3"
+    clock = ManualClock()
+    with LocalServer(tmp_path / "server", clock=clock,
+                     faults=FaultConfig(storage_failure_rate=1.0)) as server:
+        with pytest.raises(UploadFailed):
+            upload_once(server, report, journal, retry_deadline_s=0.2)
+        assert server.admin.runs()[0]["status"] == "Running"
+        server.set_faults(None)
+        clock.advance(days=8)  # the results are now older than the API's 7 days
+        summary = upload_once(server, report, journal)
+        assert summary.results_uploaded == 30
+        # 10 stdout logs and 4 failure texts: the server takes none of them any more.
+        assert summary.artifacts_left_out == 14
+        left = [w for w in summary.warnings if "left out" in w]
+        assert len(left) == 14 and all("7 days" in w for w in left), left[:2]
+        assert server.admin.runs()[0]["status"] == "Completed"
+        again = upload_once(server, report, journal)
+        assert again.already_complete
