@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from reportgen import write_report  # noqa: E402
 
-from junit2af import ReadSettings, ReportSet, Secret, UploadSettings, Uploader  # noqa: E402
+from junit2af import ReadSettings, ReportSet, Secret, Uploader, UploadSettings  # noqa: E402
 from junit2af.localserver import FaultConfig, ServerProcess  # noqa: E402
 
 
