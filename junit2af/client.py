@@ -19,7 +19,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -153,11 +154,13 @@ class APIClient:
         stats: CallStats | None = None,
         *,
         on_retry: OnRetry | None = None,
+        on_latency: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self.base = settings.base_url
         self.stats = stats or CallStats()
         self.redact = Redactor(settings.api_key.reveal())
+        self._on_latency = on_latency
         self._key = settings.api_key.reveal()
         parts = urlsplit(self.base)
         self._origin = (parts.scheme, parts.hostname, parts.port)
@@ -227,6 +230,7 @@ class APIClient:
             target, opener = self._base_path + path + query, self._direct.urlopen
         else:
             target, opener = self.base + path + query, self._api.urlopen
+        began = time.monotonic()
         try:
             response = opener(
                 method,
@@ -251,6 +255,8 @@ class APIClient:
                 raise UncertainOutcome(call, self._reason(error)) from None
             raise APIError(call, None, self._connection_message(error)) from None
         self.stats.count()
+        if self._on_latency is not None:
+            self._on_latency(time.monotonic() - began)
         status = response.status
         if 300 <= status < 400:
             target = urlsplit(response.headers.get("Location", "")).hostname or "(none)"

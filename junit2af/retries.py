@@ -62,6 +62,15 @@ class DeadlineRetry(Retry):
         kwargs.setdefault("on_retry", self.on_retry)
         return super().new(**kwargs)  # type: ignore[return-value]
 
+    def sleep(self, response: Any = None) -> None:
+        # ``Retry-After: 0`` (or a short one) must not turn a retry into an immediate
+        # resend: the longer of what the server asks and our own back-off.
+        asked = self.get_retry_after(response) if response is not None else None
+        if asked is not None and self.respect_retry_after_header:
+            time.sleep(max(asked, self.get_backoff_time()))
+        else:
+            self._sleep_backoff()
+
     def parse_retry_after(self, retry_after: str) -> float:
         # A server may ask for hours; past the cap the deadline decides instead.
         return min(super().parse_retry_after(retry_after), self.retry_after_cap)

@@ -193,22 +193,25 @@ class ConcurrencyLimit:
     """How many jobs may run at once: fixed, or adapted to the service (AIMD).
 
     Adaptive: starts at :data:`START_JOBS`, doubles after each round without trouble
-    (slow start), then grows by one a round; halves on 429/503 (at most once a round)
-    and steps down when latency climbs past twice the best seen. A round is as many
-    finished jobs as the limit was when it began.
+    (slow start), then grows by one a round; halves when the service says it is
+    overloaded (429, 503) and steps down when latency climbs past twice the best seen,
+    at most once a round either way (a round: as many finished jobs as the limit, or a
+    few round trips). ``--jobs N`` fixes it at N.
     """
 
-    def __init__(self, fixed: int | None) -> None:
+    def __init__(self, fixed: int | None, clock: Callable[[], float] = time.monotonic) -> None:
         self.fixed = fixed
         self.limit = float(fixed or START_JOBS)
         self.maximum = fixed or MAX_ADAPTIVE_JOBS
         self.in_flight = 0
+        self._clock = clock
         self._cond = threading.Condition()
         self._slow_start = fixed is None
         self._round_left = int(self.limit)
         self._best_latency = math.inf
-        self._recent: deque[float] = deque(maxlen=32)
-        self._last_cut = 0.0
+        self._typical = 0.05
+        self._recent: deque[float] = deque(maxlen=16)
+        self._last_cut = -math.inf
 
     def acquire(self, stop: threading.Event) -> bool:
         with self._cond:
@@ -232,18 +235,24 @@ class ConcurrencyLimit:
                     self._round_left = int(self.limit)
             self._cond.notify()
 
+    def _may_cut(self) -> bool:
+        # Once a round: the requests already in flight when the service complained were
+        # sent under the old limit; punishing each of them again would collapse it.
+        now = self._clock()
+        if now - self._last_cut < max(4 * self._typical, 0.05):
+            return False
+        self._last_cut = now
+        self._slow_start = False
+        self._round_left = max(1, int(self.limit))
+        return True
+
     def congested(self) -> None:
         """The service said it is overloaded (429, 503)."""
         if self.fixed is not None:
             return
         with self._cond:
-            now = time.monotonic()
-            if now - self._last_cut < 1.0:
-                return
-            self._last_cut = now
-            self._slow_start = False
-            self.limit = max(1.0, self.limit / 2)
-            self._round_left = int(self.limit)
+            if self._may_cut():
+                self.limit = max(1.0, self.limit / 2)
 
     def latency(self, seconds: float) -> None:
         """A request took ``seconds``: rising latency is the first sign of a queue."""
@@ -252,13 +261,10 @@ class ConcurrencyLimit:
         with self._cond:
             self._best_latency = min(self._best_latency, seconds)
             self._recent.append(seconds)
-            if len(self._recent) < self._recent.maxlen:  # type: ignore[operator]
+            if len(self._recent) < (self._recent.maxlen or 0):
                 return
-            typical = sorted(self._recent)[len(self._recent) // 2]
-            now = time.monotonic()
-            if typical > 2 * self._best_latency + 0.005 and now - self._last_cut > 2.0:
-                self._last_cut = now
-                self._slow_start = False
+            self._typical = sorted(self._recent)[len(self._recent) // 2]
+            if self._typical > 2 * self._best_latency + 0.005 and self._may_cut():
                 self.limit = max(1.0, self.limit * 0.8)
                 self._recent.clear()
 
@@ -296,7 +302,9 @@ class Uploader:
         self.stats = CallStats()
         self._on_retry = on_retry
         self.limit = ConcurrencyLimit(settings.jobs)
-        self.client = APIClient(settings, self.stats, on_retry=self._retried)
+        self.client = APIClient(
+            settings, self.stats, on_retry=self._retried, on_latency=self.limit.latency
+        )
         self._journal: Journal | None = None
         self._stop = threading.Event()
         self._stop_reason: Stopped | None = None

@@ -199,9 +199,19 @@ class ApiApp:
         return "invalid" if call.fault is None else "unchecked"
 
     def _handle(self, request: Request, call: Call) -> Response:
-        latency = self.faults.latency_seconds
-        if latency:
-            time.sleep(latency)
+        refused, queued = self.faults.enter()
+        try:
+            if refused is not None:
+                call.fault = "over_capacity"
+                raise refused
+            latency = self.faults.latency_seconds + queued
+            if latency:
+                time.sleep(latency)
+            return self._route(request, call)
+        finally:
+            self.faults.leave()
+
+    def _route(self, request: Request, call: Call) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()

@@ -37,6 +37,10 @@ class FaultConfig:
     expired_url_rate: float = 0.0
     #: the database is "unreachable": /status answers 503, every other API call 500
     database_down: bool = False
+    #: requests handled at once (0: no limit); past it, 429 with ``Retry-After: 0``
+    capacity: int = 0
+    #: added to a request's latency for every request already in flight (a queue)
+    queue_latency_ms: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -50,7 +54,7 @@ class FaultConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
-        if self.latency_ms < 0 or self.retry_after < 0:
+        if self.latency_ms < 0 or self.retry_after < 0 or self.capacity < 0:
             raise ValueError("latency_ms and retry_after must not be negative")
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +82,7 @@ class FaultInjector:
         with self._lock:
             self._config = config
             self._rng = random.Random(config.seed)
+            self._in_flight = getattr(self, "_in_flight", 0)
 
     @property
     def config(self) -> FaultConfig:
@@ -127,6 +132,21 @@ class FaultInjector:
     @property
     def latency_seconds(self) -> float:
         return self._config.latency_ms / 1000.0
+
+    def enter(self) -> tuple[ApiError | None, float]:
+        """A request starts: (429 when over capacity, the extra latency of the queue)."""
+        config = self._config
+        with self._lock:
+            self._in_flight += 1
+            in_flight = self._in_flight
+        if config.capacity and in_flight > config.capacity:
+            error = ApiError(429, "over capacity (injected fault)", {"Retry-After": "0"})
+            return error, 0.0
+        return None, config.queue_latency_ms * (in_flight - 1) / 1000.0
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     @property
     def database_down(self) -> bool:
