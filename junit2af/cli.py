@@ -78,7 +78,7 @@ _read_options = _options(
     _flag("--salvage", "Keep the complete tests of a truncated report; the cut one fails."),
     _value(
         "--attachments-root",
-        "Folder attachments may come from (repeatable; default: cwd).",
+        "Folder attachments may come from.",
         "attachments_roots",
         multiple=True,
     ),
@@ -95,21 +95,12 @@ _upload_options = _options(
     click.option("--api-key", hidden=True, help="The key itself (visible to other users)."),
     _value("--project", "Project id [env AF_PROJECT_ID].", "project_id"),
     _value("--label", "Run label [default: the CI build, else the reports' names and date]."),
-    _value(
-        "--metadata", "Extra run metadata KEY=VALUE (repeatable).", "metadata_pairs", multiple=True
-    ),
+    _value("--metadata", "Extra run metadata KEY=VALUE.", "metadata_pairs", multiple=True),
     _value("--jobs", "Requests in flight [default: adapts to the service].", "-j", type=int),
     _flag("--dry-run", "Read and plan; send nothing."),
-    _value(
-        "--journal",
-        "Journal file [default: one per upload in the user's state folder].",
-        "journal_path",
-    ),
+    _value("--journal", "Journal file [default: in the user's state folder].", "journal_path"),
     _flag("--new-run", "Upload again as a new run even if done."),
-    _flag(
-        "--resume-changed",
-        "The reports changed since an interrupted upload: upload into its run only what it lacks.",
-    ),
+    _flag("--resume-changed", "Reports changed since an interrupted upload: resume its run."),
     _value(
         "--on-uncertain",
         "A create of unknown outcome: resend it (counted) or stop.",
@@ -124,19 +115,9 @@ _upload_options = _options(
     _value("--results-file", "Write a JSON line per result with its server ids."),
 )
 _UPLOAD_KEYS = (
-    "api_url",
-    "api_key",
-    "api_key_file",
-    "project_id",
-    "label",
-    "jobs",
-    "dry_run",
-    "new_run",
-    "resume_changed",
-    "on_uncertain",
-    "allow_insecure_http",
-    "verbose",
-)
+    "api_url api_key api_key_file project_id label jobs dry_run new_run resume_changed "
+    "on_uncertain allow_insecure_http verbose"
+).split()
 
 
 def _console(ctx: click.Context, options: dict[str, Any]) -> Console:
@@ -158,7 +139,9 @@ def _upload_settings(options: dict[str, Any], console: Console, **extra: Any) ->
     from junit2af.client import Redactor
     from junit2af.settings import parse_metadata
 
-    paths = {k: Path(options[k]) if options[k] else None for k in ("journal_path", "results_file")}
+    paths: dict[str, Any] = {
+        k: Path(options[k]) if options[k] else None for k in ("journal_path", "results_file")
+    }
     settings = UploadSettings.from_environment(
         os.environ,
         metadata=parse_metadata(options["metadata_pairs"]),

@@ -226,6 +226,7 @@ class APIClient:
             headers["Idempotency-Key"] = idempotency_key
         query = f"?{urlencode(params)}" if params else ""
         retry = self._create if create else self._safe
+        opener: Callable[..., urllib3.BaseHTTPResponse]
         if self._direct is not None:
             target, opener = self._base_path + path + query, self._direct.urlopen
         else:
@@ -411,6 +412,7 @@ class APIClient:
         """PUT exactly ``size`` bytes of ``body`` to a presigned URL, without the key."""
         call = "PUT upload URL"
         pool = self._storage_pool(url)
+        opener: Callable[..., urllib3.BaseHTTPResponse]
         if pool is self._api and self._direct is not None:
             parts = urlsplit(url)
             opener, target = (

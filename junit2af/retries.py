@@ -75,7 +75,7 @@ class DeadlineRetry(Retry):
         # A server may ask for hours; past the cap the deadline decides instead.
         return min(super().parse_retry_after(retry_after), self.retry_after_cap)
 
-    def increment(
+    def increment(  # type: ignore[override]
         self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any
     ) -> Retry:
         new_retry = super().increment(method, url, *args, **kwargs)
