@@ -114,10 +114,7 @@ _upload_options = _options(
     _flag("--fail-on-test-failures", "Exit 1 when the reports hold failed tests."),
     _value("--results-file", "Write a JSON line per result with its server ids."),
 )
-_UPLOAD_KEYS = (
-    "api_url api_key api_key_file project_id label jobs dry_run new_run resume_changed "
-    "on_uncertain allow_insecure_http verbose"
-).split()
+_UPLOAD_KEYS = ["api_url", "api_key", "api_key_file", "project_id", "label", "jobs", "dry_run", "new_run", "resume_changed", "on_uncertain", "allow_insecure_http", "verbose"]
 
 
 def _console(ctx: click.Context, options: dict[str, Any]) -> Console:
