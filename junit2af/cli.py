@@ -114,7 +114,8 @@ _upload_options = _options(
     _flag("--fail-on-test-failures", "Exit 1 when the reports hold failed tests."),
     _value("--results-file", "Write a JSON line per result with its server ids."),
 )
-_UPLOAD_KEYS = ["api_url", "api_key", "api_key_file", "project_id", "label", "jobs", "dry_run", "new_run", "resume_changed", "on_uncertain", "allow_insecure_http", "verbose"]
+_UPLOAD_KEYS = ("api_url", "api_key", "api_key_file", "project_id", "label", "jobs")
+_UPLOAD_FLAGS = ("dry_run", "new_run", "resume_changed", "on_uncertain", "allow_insecure_http")
 
 
 def _console(ctx: click.Context, options: dict[str, Any]) -> Console:
@@ -146,7 +147,7 @@ def _upload_settings(options: dict[str, Any], console: Console, **extra: Any) ->
         connect_timeout=options["timeout"],
         read_timeout=options["timeout"],
         retry_deadline_s=options["retry_deadline"],
-        **{key: options[key] for key in _UPLOAD_KEYS},
+        **{key: options[key] for key in (*_UPLOAD_KEYS, *_UPLOAD_FLAGS, "verbose")},
         **paths,
         **extra,
     )
