@@ -86,10 +86,12 @@ class DistBuild:
     process: subprocess.Popen[str]
     checkout: Path
     started: float
+    seconds: float = 0.0
 
     def wait(self) -> Path:
         out, _ = self.process.communicate(timeout=300)
         assert self.process.returncode == 0, out
+        self.seconds = time.monotonic() - self.started
         return self.checkout / "dist"
 
 
@@ -109,7 +111,7 @@ def dist_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistBuild]:
     yield build
     if process.poll() is None:
         process.kill()
-        process.communicate()
+    process.communicate()
 
 
 # -- action.yml ------------------------------------------------------------------------------
