@@ -30,19 +30,22 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
 from junit2af.errors import ExitStatus, InputError, Junit2AFError, exit_status_for
-from junit2af.inputs import OnSkip, ReportInput, _what_it_looks_like, expand_inputs
-from junit2af.parsers import SNIFF_BYTES, detect
+from junit2af.globs import (
+    WALK_BUDGET,
+    name_matcher,
+    sniff,
+    walk_tree,
+)
+from junit2af.inputs import OnSkip, ReportInput, expand_inputs
 from junit2af.reports import ReportSet
 from junit2af.settings import ReadSettings
 from junit2af.uploader import Uploader, UploadReport
@@ -83,54 +86,8 @@ DEFAULT_REPORT_PATTERNS = (
     "**/rspec*.json",
 )
 
-#: Suffixes of the files the default discovery reads the start of (lower case).
-REPORT_SUFFIXES = (".xml", ".json", ".jsonl", ".ndjson", ".trx", ".tap")
-
-#: Directories never searched for reports: dependencies ship test reports of their own,
-#: virtualenvs and VCS data hold none, and build outputs copy test resources (a project
-#: whose test data are reports would see them "written" by every build).
 SKIPPED_DIRECTORIES = frozenset({"node_modules", "site-packages", "__pycache__"})
-PRUNED_DIRECTORIES = SKIPPED_DIRECTORIES | frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        ".eggs",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        ".gradle",
-        ".idea",
-        ".vscode",
-        "bower_components",
-        ".yarn",
-        ".pnpm-store",
-        ".next",
-        ".nuxt",
-        ".terraform",
-        "obj",
-    }
-)
-#: (parent, name) pairs of copied build outputs: Maven/Gradle classes and resources,
-#: setuptools' build/lib, Android intermediates, .NET bin/Debug|Release.
-PRUNED_PAIRS = frozenset(
-    {
-        ("target", "classes"),
-        ("target", "test-classes"),
-        ("build", "classes"),
-        ("build", "resources"),
-        ("build", "lib"),
-        ("build", "intermediates"),
-        ("bin", "Debug"),
-        ("bin", "Release"),
-    }
-)
-#: Directory entries the default discovery looks at, breadth first, before it stops.
-WALK_BUDGET = 200_000
+
 #: How many of the newest unmatched files "no report found" names.
 RECENT_UNMATCHED = 10
 
@@ -229,37 +186,6 @@ def find_reports(
     return found
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """A glob (``**/`` any folders, ``*``/``?`` within a name) as a regex on ``/`` paths."""
-    parts: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            parts.append("(?:.*/)?")
-            i += 3
-        elif pattern[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            parts.append("[^/]")
-            i += 1
-        else:
-            parts.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(parts) + r"\Z")
-
-
-def _conventional(patterns: Sequence[str]) -> Callable[[str], bool]:
-    regexes = [_pattern_regex(p.replace(os.sep, "/")) for p in patterns]
-    return lambda path: any(r.match(path.replace(os.sep, "/")) for r in regexes)
-
-
-def _pruned(parent: str, name: str) -> bool:
-    return (
-        name in PRUNED_DIRECTORIES or (parent, name) in PRUNED_PAIRS or name.endswith(".egg-info")
-    )
-
-
 @dataclass
 class TreeSnapshot:
     """The files of a working tree: ``files`` maps each report-suffixed file (relative
@@ -270,42 +196,6 @@ class TreeSnapshot:
     truncated: bool = False
 
 
-def walk_tree(
-    root: str = ".", *, budget: int = WALK_BUDGET, every_file: bool = False
-) -> tuple[list[tuple[str, os.stat_result]], bool]:
-    """The files under ``root`` (paths relative to it, ``/``-separated) with their stat,
-    breadth first so that a budget cut leaves out the deepest folders; only the ones with
-    a report suffix unless ``every_file``. Returns them and whether the budget ran out."""
-    found: list[tuple[str, os.stat_result]] = []
-    queue: deque[str] = deque([""])
-    seen = 0
-    while queue:
-        relative = queue.popleft()
-        parent = relative.rsplit("/", 1)[-1]
-        try:
-            with os.scandir(os.path.join(root, relative) if relative else root) as entries:
-                listed = sorted(entries, key=lambda entry: entry.name)
-        except OSError:
-            continue  # unreadable, or removed meanwhile
-        for entry in listed:
-            seen += 1
-            if seen > budget:
-                return found, True
-            path = f"{relative}/{entry.name}" if relative else entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not _pruned(parent, entry.name):
-                        queue.append(path)
-                    continue
-                if not every_file and not entry.name.lower().endswith(REPORT_SUFFIXES):
-                    continue
-                if entry.is_file():
-                    found.append((path, entry.stat()))
-            except OSError:
-                continue
-    return found, False
-
-
 def tree_snapshot(root: str = ".", *, budget: int = WALK_BUDGET) -> TreeSnapshot:
     """The report-suffixed files under ``root`` now (the default discovery's "before")."""
     files, truncated = walk_tree(root, budget=budget)
@@ -314,17 +204,6 @@ def tree_snapshot(root: str = ".", *, budget: int = WALK_BUDGET) -> TreeSnapshot
         {path: (info.st_mtime_ns, info.st_size, info.st_ino) for path, info in files},
         truncated,
     )
-
-
-def _sniff(path: str) -> str | None:
-    """None when ``path`` starts like a report junit2af reads, else what it looks like."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError as error:
-        return f"cannot read it ({error.strerror})"
-    detection = detect(head)
-    return None if detection.format is not None else _what_it_looks_like(detection, head)
 
 
 def _written_since(path: str, info: os.stat_result, before: TreeSnapshot, started_ns: int) -> bool:
@@ -354,18 +233,18 @@ def discover_reports(
     ``stale``. The paths are relative to the root when the root is the working folder.
     """
     root = before.root
-    conventional = _conventional(patterns)
+    conventional = name_matcher(patterns)
     files, truncated = walk_tree(root, budget=budget)
     found = FoundReports(truncated=truncated or before.truncated)
     for path, info in files:
         full = path if root in (".", "") else os.path.join(root, path)
         if _written_since(path, info, before, started_ns):
-            why = _sniff(full)
+            why = sniff(full)
             if why is None:
                 found.fresh.extend(expand_inputs([full]))
             elif on_skip is not None and conventional(path):
                 on_skip(full, why)
-        elif conventional(path) and _sniff(full) is None:
+        elif conventional(path) and sniff(full) is None:
             found.stale.append(full)
     if not found.fresh:
         found.recent_unmatched = recent_files(root, started_ns, budget=budget)

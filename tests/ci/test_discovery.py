@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from junit2af.globs import name_matcher
 from junit2af.wrapper import (
     DEFAULT_REPORT_PATTERNS,
     discover_reports,
@@ -248,9 +249,7 @@ def test_a_truncated_first_walk_does_not_make_old_reports_new(in_tmp):
 
 
 def test_default_patterns_cover_the_conventional_names():
-    from junit2af.wrapper import _conventional
-
-    conventional = _conventional(DEFAULT_REPORT_PATTERNS)
+    conventional = name_matcher(DEFAULT_REPORT_PATTERNS)
     unconventional = {"build/log.jsonl", "gotest.json", "jest-results.json", "mocha.json"}
     unconventional |= {"cargo-test.json", "build/catch2-results.xml"}
     for _, name in CONVENTIONAL:
