@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -318,15 +319,27 @@ def run_command(
         signal.signal(signum, forward)
     try:
         try:
-            child = subprocess.Popen(list(command))
+            child = subprocess.Popen(_resolved(command))
         except OSError as error:
             raise InputError(command[0], f"cannot run the command: {error.strerror}") from None
-        for signum in pending:
-            _send(child, signum)
+        for early in pending:
+            _send(child, early)
         return exit_code(child.wait())
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _resolved(command: Sequence[str]) -> list[str]:
+    """The command as the OS can start it. On Windows, CreateProcess only appends ``.exe``:
+    ``npm``, ``gradlew`` and ``mvn`` are ``.cmd``/``.bat`` files found through PATHEXT, as
+    a shell would find them."""
+    args = list(command)
+    if sys.platform == "win32" and args:
+        found = shutil.which(args[0])
+        if found:
+            args[0] = found
+    return args
 
 
 def _send(child: subprocess.Popen[bytes], signum: int) -> None:

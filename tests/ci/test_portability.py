@@ -191,3 +191,17 @@ def test_a_windows_runners_piped_stdout_encoding_prints_any_test_name(tmp_path):
     no_traceback(parsed)
     assert parsed.returncode == 0, parsed.stderr
     assert len(parsed.stdout.splitlines()) == 11
+
+
+def test_run_resolves_cmd_and_bat_commands_on_windows(monkeypatch, tmp_path):
+    """CreateProcess finds ``npm`` only as ``npm.exe``; npm, gradlew and mvn are .cmd/.bat
+    files that a shell finds through PATHEXT: junit2af run resolves them the same way."""
+    from junit2af import wrapper
+
+    npm = tmp_path / "npm.cmd"
+    monkeypatch.setattr(wrapper.sys, "platform", "win32")
+    monkeypatch.setattr(wrapper.shutil, "which", lambda name: str(npm) if name == "npm" else None)
+    assert wrapper._resolved(["npm", "test"]) == [str(npm), "test"]
+    assert wrapper._resolved(["nothing-like-it", "x"]) == ["nothing-like-it", "x"]
+    monkeypatch.setattr(wrapper.sys, "platform", "linux")
+    assert wrapper._resolved(["npm", "test"]) == ["npm", "test"]
