@@ -17,32 +17,38 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "ci"
 FIXTURES = ROOT / "fixtures"
-#: where the README's CI section text is written until the lead merges it
-TEXTS = [ROOT / "notes" / "ci-fit.md", ROOT / "README.md"]
 
 
-def _snippet_lines() -> list[tuple[str, str]]:
-    lines = []
-    for path in [*DOCS.iterdir(), *TEXTS]:
-        if path.is_file():
-            for line in path.read_text("utf-8").splitlines():
-                lines.append((path.name, line))
-    return lines
-
-
-def test_every_glob_given_to_junit2af_is_quoted():
+def _unquoted_globs(paths: list[Path]) -> tuple[list[str], int]:
+    """Globs given to junit2af without quotes in ``paths`` (and how many were checked)."""
+    bad: list[str] = []
     checked = 0
-    for name, line in _snippet_lines():
-        command = line.split("#", 1)[0] if name.endswith((".yml", ".sh")) else line
-        if not re.search(r"junit2af (upload|run|parse|backfill)\b", command):
-            continue
-        for word in re.findall(r"""'[^']*'|"[^"]*"|\S+""", command):
-            if any(ch in word for ch in "*?") and not word.startswith(("'", '"', "`")):
-                if "(" in word or ")" in word:
-                    continue  # prose around the command
-                pytest.fail(f"{name}: unquoted glob {word!r} in: {line.strip()}")
-            checked += "*" in word
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            command = line  # commented-out examples count too
+            if not re.search(r"junit2af (upload|run|parse|backfill)\b", command):
+                continue
+            for word in re.findall(r"""'[^']*'|"[^"]*"|`[^`]*`|\S+""", command):
+                if any(ch in word for ch in "*?") and not word.startswith(("'", '"', "`")):
+                    bad.append(f"{path.name}: {word} in: {line.strip()}")
+                checked += "*" in word
+    return bad, checked
+
+
+def test_every_glob_in_the_snippets_and_notes_is_quoted():
+    bad, checked = _unquoted_globs([*sorted(DOCS.iterdir()), ROOT / "notes" / "ci-fit.md"])
+    assert bad == []
     assert checked >= 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="README.md:50, :142, :148: unquoted globs (build/test-results/**/*.xml, "
+    "nightly-*.tar.gz); the CI section of notes/ci-fit.md replaces them",
+)
+def test_every_glob_in_the_readme_is_quoted():
+    bad, _ = _unquoted_globs([ROOT / "README.md"])
+    assert bad == []
 
 
 def test_the_github_workflow_uses_the_actions_inputs():
@@ -109,7 +115,9 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_the_local_try_out_runs_in_a_fresh_shell(tmp_path):
     reports = tmp_path / "build" / "test-results"
     (reports / "test").mkdir(parents=True)
-    (reports / "test" / "TEST-a.xml").write_bytes((FIXTURES / "junit" / "surefire.xml").read_bytes())
+    (reports / "test" / "TEST-a.xml").write_bytes(
+        (FIXTURES / "junit" / "surefire.xml").read_bytes()
+    )
     (reports / "integration" / "nested").mkdir(parents=True)
     (reports / "integration" / "nested" / "TEST-b.xml").write_bytes(
         (FIXTURES / "junit" / "pytest-xunit1.xml").read_bytes()
