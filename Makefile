@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench dist clean
 
 $(BIN)/junit2af: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ lint: $(BIN)/junit2af
 
 bench: $(BIN)/junit2af
 	$(BIN)/python benchmarks/parse_bench.py
+
+# A wheel and an sdist in dist/ (what CI jobs install: see docs/ci/). `build` builds them in
+# an isolated environment with the build requirements of pyproject.toml, from the registry.
+dist: $(BIN)/junit2af
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	@ls dist
 
 clean:
 	rm -rf $(VENV) build *.egg-info

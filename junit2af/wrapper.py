@@ -2,10 +2,27 @@
 
 The command's output is never captured (it goes straight to the terminal or CI log), and
 SIGINT/SIGTERM sent to junit2af are passed to it so that a cancelled CI job still lets the
-tests stop cleanly and write their reports. A report counts as the command's when it
-appeared or changed while the command ran: the files matching the patterns are listed
-before it starts, so an unchanged report of an earlier build is left out (and said so),
-whatever the file system's timestamp granularity.
+tests stop cleanly and write their reports.
+
+Which files are the command's reports (README "junit2af run"):
+
+* By default, one walk of the working tree (breadth first, at most
+  :data:`WALK_BUDGET` entries, skipping :data:`PRUNED_DIRECTORIES`: dependencies,
+  virtualenvs, VCS data, build outputs that copy test resources) lists the files whose
+  suffix is one of :data:`REPORT_SUFFIXES` before the command starts, and again after it
+  ends; every such file the command created or changed is read when its content is a
+  report junit2af reads (content decides, not the name: ``--report-log=build/log.jsonl``
+  or ``go test -json > gotest.json`` are found as surely as ``TEST-*.xml``). The
+  conventional names of :data:`DEFAULT_REPORT_PATTERNS` only narrow what is worth a word:
+  a file with such a name that the command wrote but junit2af cannot read is warned
+  about, and an unchanged one is named as left by an earlier build; other files are
+  passed over silently.
+* With ``--reports GLOB``, only the files matching the globs count.
+
+Either way a file is the command's when it was not there before it started, when it
+changed since (time, size or inode), or when its modification time is at or after the
+start, whatever the file system's timestamp granularity. When nothing is found, the
+newest files the command wrote are listed (``FoundReports.recent_unmatched``).
 """
 
 from __future__ import annotations
@@ -13,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,28 +40,57 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from junit2af.errors import ExitStatus, InputError, Junit2AFError, exit_status_for
+from junit2af.globs import (
+    WALK_BUDGET,
+    name_matcher,
+    sniff,
+    walk_tree,
+)
 from junit2af.inputs import OnSkip, ReportInput, expand_inputs
 from junit2af.reports import ReportSet
 from junit2af.settings import ReadSettings
 from junit2af.uploader import Uploader, UploadReport
 
-#: Where test runners write reports by default (README "junit2af run"):
-#: Surefire/Gradle/Ant ``TEST-*.xml``, pytest ``--junitxml``, jest-junit, Karma and most
-#: ``*junit*.xml`` writers, ``test-results``/``test-reports`` directories (Gradle,
-#: CircleCI conventions), TAP files, pytest-json-report's ``.report.json``.
+#: Where the supported tools write reports by convention (README "junit2af run"). The
+#: default discovery finds any report the command wrote whatever its name; these names
+#: decide which unreadable or unchanged files are worth a warning. ``junit2af formats``
+#: lists the tools; each line names the ones that write there.
 DEFAULT_REPORT_PATTERNS = (
+    # Maven Surefire/Failsafe (target/surefire-reports/TEST-*.xml), Gradle, Ant, sbt
     "**/TEST-*.xml",
-    "**/*junit*.xml",
+    # Gradle build/test-results/<task>/, CircleCI and Jenkins conventions
     "**/test-results/**/*.xml",
     "**/test-reports/**/*.xml",
+    # jest-junit and vitest (junit.xml), pytest --junitxml=junit.xml, mocha-junit-reporter
+    # (test-results.xml), cargo-nextest (target/nextest/<profile>/junit.xml), gotestsum
+    "**/*junit*.xml",
+    # dotnet test --logger trx (TestResults/*.trx), its NUnit/xUnit loggers, nunit3-console
+    "**/TestResults/*.trx",
+    "**/TestResults/*.xml",
+    "**/TestResult.xml",
+    # Robot Framework, googletest's --gtest_output default names
+    "**/output.xml",
+    "**/test_detail.xml",
+    "**/test_detail.json",
+    # TAP files (node:test, tape, prove -a, bats, pytest-tap)
     "**/*.tap",
+    # pytest-json-report (.report.json), go test -json > report.json, pytest-reportlog
     "**/.report.json",
     "**/report.json",
-    "**/*reportlog*.jsonl",
+    "**/*report*.jsonl",
+    # Allure (allure-results/*-result.json), Cucumber JSON and messages, Playwright, RSpec
+    "**/allure-results/*-result.json",
+    "**/cucumber*.json",
+    "**/*.ndjson",
+    "**/results.json",
+    "**/test-results.json",
+    "**/rspec*.json",
 )
 
-#: Directories never searched for reports: dependencies ship test reports of their own.
 SKIPPED_DIRECTORIES = frozenset({"node_modules", "site-packages", "__pycache__"})
+
+#: How many of the newest unmatched files "no report found" names.
+RECENT_UNMATCHED = 10
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -82,10 +129,15 @@ def snapshot(patterns: Sequence[str]) -> dict[str, _Signature]:
 
 @dataclass
 class FoundReports:
-    """The reports matching the patterns after the command: written by it, or stale."""
+    """The reports after the command: written by it (``fresh``), or left by an earlier
+    build (``stale``); when none was written, the newest files it did write
+    (``recent_unmatched``, newest first) so that the user can name them."""
 
     fresh: list[ReportInput] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    recent_unmatched: list[str] = field(default_factory=list)
+    #: the walk stopped at :data:`WALK_BUDGET` entries: deeper files were not looked at
+    truncated: bool = False
 
 
 def find_reports(
@@ -130,7 +182,86 @@ def find_reports(
                 found.fresh.append(report)
             else:
                 found.stale.append(report.display)
+    if not found.fresh:
+        found.recent_unmatched = recent_files(".", started_ns)
     return found
+
+
+@dataclass
+class TreeSnapshot:
+    """The files of a working tree: ``files`` maps each report-suffixed file (relative
+    path) to its signature; ``truncated`` when the walk stopped at its budget."""
+
+    root: str
+    files: dict[str, _Signature] = field(default_factory=dict)
+    truncated: bool = False
+
+
+def tree_snapshot(root: str = ".", *, budget: int = WALK_BUDGET) -> TreeSnapshot:
+    """The report-suffixed files under ``root`` now (the default discovery's "before")."""
+    files, truncated = walk_tree(root, budget=budget)
+    return TreeSnapshot(
+        root,
+        {path: (info.st_mtime_ns, info.st_size, info.st_ino) for path, info in files},
+        truncated,
+    )
+
+
+def _written_since(path: str, info: os.stat_result, before: TreeSnapshot, started_ns: int) -> bool:
+    old = before.files.get(path)
+    if info.st_mtime_ns >= started_ns:
+        return True
+    if old is None:
+        # Not there before, unless the first walk stopped short of it.
+        return not before.truncated
+    return old != (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def discover_reports(
+    before: TreeSnapshot,
+    started_ns: int,
+    *,
+    patterns: Sequence[str] = DEFAULT_REPORT_PATTERNS,
+    on_skip: OnSkip | None = None,
+    budget: int = WALK_BUDGET,
+) -> FoundReports:
+    """The reports the command wrote under ``before.root`` (the default discovery).
+
+    Every report-suffixed file created or changed since ``before`` whose content is a
+    report is taken; one the command wrote that is no report is passed to ``on_skip``
+    only when its name matches ``patterns`` (a ``TEST-x.xml`` that is not JUnit is worth a
+    word, a ``package.json`` is not). Unchanged reports with conventional names are
+    ``stale``. The paths are relative to the root when the root is the working folder.
+    """
+    root = before.root
+    conventional = name_matcher(patterns)
+    files, truncated = walk_tree(root, budget=budget)
+    found = FoundReports(truncated=truncated or before.truncated)
+    for path, info in files:
+        full = path if root in (".", "") else os.path.join(root, path)
+        if _written_since(path, info, before, started_ns):
+            why = sniff(full)
+            if why is None:
+                found.fresh.extend(expand_inputs([full]))
+            elif on_skip is not None and conventional(path):
+                on_skip(full, why)
+        elif conventional(path) and sniff(full) is None:
+            found.stale.append(full)
+    if not found.fresh:
+        found.recent_unmatched = recent_files(root, started_ns, budget=budget)
+    return found
+
+
+def recent_files(
+    root: str, started_ns: int, *, budget: int = WALK_BUDGET, limit: int = RECENT_UNMATCHED
+) -> list[str]:
+    """The newest files under ``root`` modified at or after ``started_ns`` (any name)."""
+    files, _ = walk_tree(root, budget=budget, every_file=True)
+    recent = sorted(
+        ((info.st_mtime_ns, path) for path, info in files if info.st_mtime_ns >= started_ns),
+        reverse=True,
+    )
+    return [path if root in (".", "") else os.path.join(root, path) for _, path in recent[:limit]]
 
 
 def exit_code(returncode: int) -> int:
@@ -145,6 +276,12 @@ def _terminal_delivers_sigint() -> bool:
     foreground group the terminal sends SIGINT to both, and forwarding it again would make
     the test runner see two interrupts (pytest would cut its own clean-up short).
     """
+    if sys.platform == "win32":
+        # A console's Ctrl-C reaches every process attached to it, and Popen.send_signal
+        # knows no SIGINT there (only CTRL_C_EVENT): never forward it.
+        return True
+    if not hasattr(os, "tcgetpgrp"):
+        return False
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         try:
             fd = stream.fileno()
@@ -182,15 +319,27 @@ def run_command(
         signal.signal(signum, forward)
     try:
         try:
-            child = subprocess.Popen(list(command))
+            child = subprocess.Popen(_resolved(command))
         except OSError as error:
             raise InputError(command[0], f"cannot run the command: {error.strerror}") from None
-        for signum in pending:
-            _send(child, signum)
+        for early in pending:
+            _send(child, early)
         return exit_code(child.wait())
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _resolved(command: Sequence[str]) -> list[str]:
+    """The command as the OS can start it. On Windows, CreateProcess only appends ``.exe``:
+    ``npm``, ``gradlew`` and ``mvn`` are ``.cmd``/``.bat`` files found through PATHEXT, as
+    a shell would find them."""
+    args = list(command)
+    if sys.platform == "win32" and args:
+        found = shutil.which(args[0])
+        if found:
+            args[0] = found
+    return args
 
 
 def _send(child: subprocess.Popen[bytes], signum: int) -> None:
@@ -240,13 +389,20 @@ def run_and_upload(
     on_skip: OnSkip | None = None,
     on_preflight_error: Callable[[Junit2AFError], None] = lambda error: None,
     on_reports: Callable[[FoundReports], None] = lambda found: None,
+    discover: bool | None = None,
 ) -> WrappedRun:
     """Run ``command``, then upload the reports it wrote as one run.
 
     The settings are checked first (one round trip): when they are wrong (or could not
     be built: ``uploader`` None and ``settings_error``) the command still runs (the
     tests matter more than their upload) and nothing is uploaded.
+
+    ``discover`` (default: when ``patterns`` are :data:`DEFAULT_REPORT_PATTERNS`) finds
+    any report the command wrote in the working tree (:func:`discover_reports`); else
+    only files matching ``patterns`` count (:func:`find_reports`).
     """
+    if discover is None:
+        discover = tuple(patterns) == DEFAULT_REPORT_PATTERNS
     preflight_error = settings_error
     if uploader is not None:
         try:
@@ -254,10 +410,19 @@ def run_and_upload(
         except Junit2AFError as error:
             preflight_error = error
             on_preflight_error(error)
-    before = snapshot(patterns)
+    tree = tree_snapshot() if discover else None
+    before = {} if discover else snapshot(patterns)
     started = start_time_ns()
     code = run_command(command)
-    found = find_reports(patterns, before, started, on_skip=on_skip)
+    if tree is not None:
+        found = discover_reports(tree, started, patterns=patterns, on_skip=on_skip)
+        if found.truncated:
+            warn(
+                f"the working folder holds more than {WALK_BUDGET} files: the deepest "
+                "folders were not searched for reports (name them with --reports)"
+            )
+    else:
+        found = find_reports(patterns, before, started, on_skip=on_skip)
     outcome = WrappedRun(code, found, preflight_error=preflight_error)
     on_reports(found)
     if not found.fresh or preflight_error is not None or uploader is None:
