@@ -14,22 +14,17 @@ from typing import Any
 import click
 
 from junit2af import __version__
-from junit2af.console import Console, ProgressPrinter, SkipCounter, print_upload
-from junit2af.errors import EXIT_HELP, ConfigError, Junit2AFError, exit_status_for
-from junit2af.settings import ENV_DEBUG, ENVIRONMENT_HELP, ReadSettings, UploadSettings
-
-
-def _epilog(environment: bool = True) -> str:
-    lines = ["\b"]
-    if environment:
-        lines += ["Environment:", *(f"  {name:<22} {text}" for name, text in ENVIRONMENT_HELP)]
-    return "\n".join([*lines, "Exit codes:", f"  {EXIT_HELP}"])
+from junit2af import console as ui
+from junit2af.console import Console, ProgressPrinter, SkipCounter
+from junit2af.errors import ConfigError, Junit2AFError, exit_status_for
+from junit2af.settings import ENV_DEBUG, ReadSettings, UploadSettings
 
 
 class _Group(click.Group):
     """Maps what a command returned or raised to one line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        ui.safe_streams()  # a cp1252 pipe (Windows runners) must not make exit 70
         console: Console = ctx.ensure_object(dict).setdefault("console", Console())
         try:
             outcome = super().invoke(ctx)
@@ -118,9 +113,10 @@ _UPLOAD_KEYS = ("api_url", "api_key", "api_key_file", "project_id", "label", "jo
 _UPLOAD_FLAGS = ("dry_run", "new_run", "resume_changed", "on_uncertain", "allow_insecure_http")
 
 
-def _console(ctx: click.Context, options: dict[str, Any]) -> Console:
+def _console(ctx: click.Context, options: dict[str, Any], paths: Any = ()) -> Console:
     console = Console(quiet=options.get("quiet", False), verbose=options.get("verbose", 0))
     ctx.ensure_object(dict)["console"] = console
+    console.warn_shell_expansion(paths)  # an unquoted ** the shell expanded one level only
     return console
 
 
@@ -177,7 +173,9 @@ def _session(ctx: click.Context, settings: UploadSettings, console: Console) -> 
         yield uploader
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_epilog())
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=ui.help_epilog()
+)
 @click.version_option(__version__, prog_name="junit2af")
 def main() -> None:
     """Replay test reports (JUnit XML, TAP, pytest JSON and the native formats of Go,
@@ -188,7 +186,7 @@ def main() -> None:
     """
 
 
-@main.command(epilog=_epilog(environment=False))
+@main.command(epilog=ui.help_epilog(environment=False))
 @click.argument("paths", nargs=-1, required=True)
 @_flag("--summary", "Print counts by status per file instead.")
 @_read_options
@@ -203,11 +201,11 @@ def parse(ctx: click.Context, paths: tuple[str, ...], summary: bool, **options: 
     """
     from junit2af.console import print_parsed
 
-    console = _console(ctx, options)
+    console = _console(ctx, options, paths)
     return print_parsed(console, paths, _read_settings(options), summary=summary)
 
 
-@main.command(epilog=_epilog())
+@main.command(epilog=ui.help_epilog())
 @click.argument("paths", nargs=-1, required=True)
 @_read_options
 @_upload_options
@@ -228,7 +226,7 @@ def upload(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> int:
     from junit2af.console import printing_failures
     from junit2af.reports import ReportSet
 
-    console = _console(ctx, options)
+    console = _console(ctx, options, paths)
     settings = _upload_settings(options, console)
     skips = SkipCounter(console)
     with (
@@ -240,11 +238,11 @@ def upload(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> int:
         with ReportSet(paths, read, warn=console.warn, on_skip=skips, private_paths=private) as rs:
             report = uploader.upload(rs)
         skips.finish()
-    print_upload(console, report, options["as_json"])
+    ui.print_upload(console, report, options["as_json"])
     return exit_status_for(report, fail_on_test_failures=options["fail_on_test_failures"])
 
 
-@main.command(epilog=_epilog(environment=False))
+@main.command(epilog=ui.help_epilog(environment=False))
 @click.argument("paths", nargs=-1)
 @_flag("--json", "Print the summary as JSON.", "as_json")
 @click.option(
@@ -284,7 +282,7 @@ def formats() -> int:
 
 @main.command(
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
-    epilog=_epilog(),
+    epilog=ui.help_epilog(),
 )
 @_value(
     "--reports",
@@ -341,18 +339,21 @@ def run(
             warn=console.warn,
             on_skip=SkipCounter(console),
             on_preflight_error=lambda e: console.error(f"{e}; the command runs, nothing is sent"),
-            on_reports=lambda found: print_found_reports(console, found, patterns),
+            on_reports=lambda found: print_found_reports(
+                console, found, patterns, discovered=not report_patterns
+            ),
+            discover=not report_patterns,
         )
     if outcome.error is not None:
         console.error(f"upload failed: {outcome.error}")
     if outcome.report is not None:
-        print_upload(console, outcome.report, options["as_json"])
+        ui.print_upload(console, outcome.report, options["as_json"])
     return outcome.exit_status(
         strict_upload=strict_upload, fail_on_test_failures=options["fail_on_test_failures"]
     )
 
 
-@main.command(epilog=_epilog())
+@main.command(epilog=ui.help_epilog())
 @click.argument("paths", nargs=-1, required=True)
 @_value(
     "--group-by",
@@ -391,7 +392,7 @@ def backfill(
     from junit2af.backfill import backfill_paths
     from junit2af.console import print_backfill_result
 
-    console = _console(ctx, options)
+    console = _console(ctx, options, paths)
     prefix = options.pop("label")
     settings = _upload_settings({**options, "label": None}, console, detect_build=False)
     with _session(ctx, settings, console) as uploader:
@@ -413,7 +414,7 @@ def backfill(
     return result.exit_status(fail_on_test_failures=options["fail_on_test_failures"])
 
 
-@main.command(epilog=_epilog(environment=False))
+@main.command(epilog=ui.help_epilog(environment=False))
 @_value("--host", "Interface to bind.", default="127.0.0.1", show_default=True)
 @_value(
     "--port",

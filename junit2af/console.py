@@ -10,6 +10,7 @@ This module does not import click: the CLI hands it its streams.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -108,6 +109,14 @@ class Console:
     def warn(self, message: str) -> None:
         self.diagnostic("warning", message)
 
+    def warn_shell_expansion(self, paths: Sequence[str]) -> None:
+        """Say so when ``paths`` look like a ``**`` pattern the shell already expanded."""
+        from junit2af.globs import shell_expansion_warning
+
+        warning = shell_expansion_warning(paths) if paths else None
+        if warning:
+            self.warn(warning)
+
     def error(self, message: str) -> None:
         self.diagnostic("error", message)
 
@@ -128,6 +137,26 @@ class Console:
         if self.bar_visible:
             self.err.write("\r\x1b[K")
             self.bar_visible = False
+
+
+def help_epilog(environment: bool = True) -> str:
+    """The end of a command's --help: the environment variables and the exit codes."""
+    from junit2af.errors import EXIT_HELP
+    from junit2af.settings import ENVIRONMENT_HELP
+
+    lines = ["\b"]
+    if environment:
+        lines += ["Environment:", *(f"  {name:<22} {text}" for name, text in ENVIRONMENT_HELP)]
+    return "\n".join([*lines, "Exit codes:", f"  {EXIT_HELP}"])
+
+
+def safe_streams() -> None:
+    """Let stdout and stderr print any character: a stream that is not UTF-8 (a Windows
+    runner's cp1252 pipe) shows what it cannot encode as ``\\u`` escapes, not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
 
 
 class SkipCounter:
@@ -458,7 +487,9 @@ def print_demo(console: Console, outcome: Any) -> None:
         )
 
 
-def print_found_reports(console: Console, found: Any, patterns: Sequence[str]) -> None:
+def print_found_reports(
+    console: Console, found: Any, patterns: Sequence[str], *, discovered: bool = False
+) -> None:
     """What ``junit2af run`` found after the command: stale reports, or none at all."""
     if found.stale and not console.quiet:
         shown = ", ".join(found.stale[:5])
@@ -468,9 +499,12 @@ def print_found_reports(console: Console, found: Any, patterns: Sequence[str]) -
             f"(left by an earlier build?): {shown}{more}"
         )
     if not found.fresh:
-        console.warn(
-            f"the command wrote no test report matching {' '.join(patterns)}; nothing uploaded"
+        where = (
+            "among the .xml/.json/.jsonl/.ndjson/.trx/.tap files it wrote"
+            if discovered
+            else f"matching {' '.join(patterns)}"
         )
+        console.warn(f"the command wrote no test report {where}; nothing uploaded")
         recent = getattr(found, "recent_unmatched", [])
         if recent:
             console.warn(

@@ -136,13 +136,20 @@ def serve_locally(console: Console, host: str, port: int, data_dir: Path | None)
         server.start()
     except OSError as error:
         raise ConfigError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
-    try:
+
+    def announce_then_wait() -> None:
+        # Printed once the stop signals are ours, so a SIGTERM right after the exports
+        # (a script that read them and stops the server) is a clean stop too.
         for line in server.shell_exports():
             console.line(line)
         if host not in ("127.0.0.1", "::1", "localhost"):
             console.line(f"# warning: listening on {host}, not only on this machine")
+            console.line("# the web view asks for an API key there (user: any)")
         console.line("# Ctrl-C stops the server")
-        wait_for_stop(server.wait)
+        server.wait()
+
+    try:
+        wait_for_stop(announce_then_wait)
     finally:
         server.stop()
     console.err.write("# stopped\n")

@@ -331,7 +331,7 @@ def read_key_file(path: Path, warn: Callable[[str], None]) -> str:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"cannot read the API key file {path}: {reason}") from None
-    if info.st_mode & (stat.S_IRGRP | stat.S_IROTH):
+    if os.name == "posix" and info.st_mode & (stat.S_IRGRP | stat.S_IROTH):
         warn(f"the API key file {path} is readable by other users (chmod 600 it)")
     if not key:
         raise ConfigError(f"the API key file {path} is empty")

@@ -562,6 +562,7 @@ class _Session:
         idempotency = self.journal.idempotency_key(key, attempt)
         first_failure: float | None = None
         delay = self.settings.backoff_factor
+        sends = 1
         while True:
             try:
                 server_id = send(idempotency)
@@ -581,7 +582,8 @@ class _Session:
                         f"outcome still unknown after {now - first_failure:.0f} s of resends: "
                         f"{error.reason}",
                     ) from None
-                self.uploader._retried(error.call, error.reason, 0)
+                sends += 1
+                self.uploader._retried(error.call, error.reason, sends)
                 time.sleep(min(30.0, delay) * (0.5 + random.random()))
                 delay *= 2
                 continue

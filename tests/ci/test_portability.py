@@ -170,11 +170,6 @@ def test_parse_and_run_work_with_a_windows_like_os(local_server, tmp_path):
     assert json.loads(ran.stdout)["results_uploaded"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py/console.py: stdout piped on a Windows runner is cp1252 (the locale's): a "
-    "test name outside it is UnicodeEncodeError, exit 70; reconfigure stdout/stderr first",
-)
 def test_a_windows_runners_piped_stdout_encoding_prints_any_test_name(tmp_path):
     """A Windows runner's pipes use the ANSI code page (cp1252): PYTHONIOENCODING gives
     this Python the same, and node-test.tap holds a name outside cp1252."""

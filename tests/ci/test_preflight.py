@@ -231,11 +231,6 @@ def test_retries_are_visible_while_they_happen(tmp_path):
     assert re.match(r"junit2af: retrying: (GET|POST|PATCH|PUT) /\S*: HTTP 50[03]", retry_lines[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uploader.py: _Session.create reports a create's resend with attempt 0, so the "
-    "line lacks ', attempt N' (issue #18's example: 'POST /result/: HTTP 503, attempt 3')",
-)
 def test_a_resent_create_says_its_attempt(tmp_path):
     # 504 after the create happened: only creates fail, and they are resent by the uploader.
     stderr = _upload_against(tmp_path, FaultConfig(seed=3, gateway_timeout_rate=0.5), "-j", "1")
