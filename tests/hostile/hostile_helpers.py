@@ -1,0 +1,158 @@
+"""Helpers shared by the hostile tests: running the CLI, checking what it printed, and an
+'API' that echoes every request (its line and headers, the key included) in its errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from junit2af.cli import main
+
+#: Characters that must never reach a terminal raw: C0/C1 controls (but the newline that
+#: ends each line), DEL, bidi controls, zero-width and invisible characters, separators.
+RAW_CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u206f\ufeff\ud800-\udfff]"
+)
+#: A line a hostile input tries to forge.
+FORGED = "junit2af: error: forged"
+
+
+def invoke(args: Sequence[str], env: dict[str, str] | None = None, **kw: Any) -> Result:
+    """The real CLI in this process (stdout and stderr apart)."""
+    return CliRunner().invoke(main, [str(a) for a in args], env=env, **kw)
+
+
+def server_env(server: Any, key: str | None = None) -> dict[str, str]:
+    return {
+        "AF_API_URL": server.base_url,
+        "AF_API_KEY": key or server.api_key,
+        "AF_PROJECT_ID": server.project_id,
+    }
+
+
+def assert_clean_output(result: Result) -> None:
+    """Nothing raw a terminal obeys, no forged line, no traceback."""
+    for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        found = sorted(set(RAW_CONTROL.findall(text)))
+        assert not found, f"raw {found!r} in {name}: {text[-2000:]!r}"
+        forged = [line for line in text.splitlines() if line.lstrip().startswith(FORGED)]
+        assert not forged, f"a forged line in {name}: {forged}"
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.exit_code != 70, result.stderr
+
+
+def one_error_line(result: Result) -> str:
+    """The single stderr line of a refusal (and nothing else on stderr)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("junit2af: error: "), lines[0]
+    return lines[0]
+
+
+class EchoingGateway:
+    """A gateway in front of the local server that answers chosen calls with an error
+    whose JSON ``message`` (and reason phrase) echoes the whole request: its line and every
+    header, ``Authorization`` included, as a careless proxy or debug endpoint would.
+
+    ``rules`` maps (method, path prefix) to the status to answer; everything else is
+    forwarded to ``target`` (the local server's root), with the answer's presigned URLs
+    pointing back through the gateway (the local server builds them from the Host header).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        rules: dict[tuple[str, str], int] | None = None,
+        *,
+        bare_at: int | None = None,
+    ) -> None:
+        """``bare_at``: the message is the key alone, unlabelled, starting at that offset
+        (where a client that cuts long messages would cut it in two)."""
+        self.rules = dict(rules or {})
+        self.echoed = 0
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                for (method, prefix), status in gateway.rules.items():
+                    if self.command == method and self.path.startswith(prefix):
+                        gateway.echoed += 1
+                        self._echo(status, body)
+                        return
+                request = urllib.request.Request(
+                    target + self.path, data=body, method=self.command,
+                    headers={k: v for k, v in self.headers.items()
+                             if k.lower() not in ("connection", "content-length")},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                        status, data, headers = answer.status, answer.read(), answer.headers
+                except urllib.error.HTTPError as error:
+                    status, data, headers = error.code, error.read(), error.headers
+                self.send_response(status)
+                self.send_header("Content-Type", headers.get("Content-Type", "text/plain"))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _echo(self, status: int, body: bytes | None) -> None:
+                seen = f"{self.requestline}\n{self.headers}"
+                if body:
+                    seen += "\n" + body[:2000].decode("utf-8", "replace")
+                message = f"request refused: {seen}"
+                if bare_at is not None:
+                    key = str(self.headers.get("Authorization", ""))
+                    message = "." * bare_at + key + " is not a key we know"
+                data = json.dumps({"message": message, "request": seen}).encode()
+                # The reason phrase carries the key too (what a non-JSON error shows).
+                reason = "echo " + str(self.headers.get("Authorization", ""))
+                self.send_response(status, reason)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Echo-Authorization", str(self.headers.get("Authorization")))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args: object) -> None:  # keep the test output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.root_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> EchoingGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_everything(*paths: Path) -> str:
+    """The bytes of files (missing ones skipped) as one text, for a canary search."""
+    text = ""
+    for path in paths:
+        if path.is_file():
+            text += path.read_bytes().decode("latin-1")
+    return text
