@@ -75,12 +75,14 @@ class EchoingGateway:
         rules: dict[tuple[str, str], int] | None = None,
         *,
         bare_at: int | None = None,
+        message: str | None = None,
     ) -> None:
         """``bare_at``: the message is the key alone, unlabelled, starting at that offset
-        (where a client that cuts long messages would cut it in two)."""
+        (where a client that cuts long messages would cut it in two). ``message``: a fixed
+        message instead (a hostile server's text)."""
         self.rules = dict(rules or {})
         self.echoed = 0
-        gateway = self
+        gateway, fixed = self, message
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -94,9 +96,14 @@ class EchoingGateway:
                         self._echo(status, body)
                         return
                 request = urllib.request.Request(
-                    target + self.path, data=body, method=self.command,
-                    headers={k: v for k, v in self.headers.items()
-                             if k.lower() not in ("connection", "content-length")},
+                    target + self.path,
+                    data=body,
+                    method=self.command,
+                    headers={
+                        k: v
+                        for k, v in self.headers.items()
+                        if k.lower() not in ("connection", "content-length")
+                    },
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
@@ -117,6 +124,8 @@ class EchoingGateway:
                 if bare_at is not None:
                     key = str(self.headers.get("Authorization", ""))
                     message = "." * bare_at + key + " is not a key we know"
+                if fixed is not None:
+                    message = fixed
                 data = json.dumps({"message": message, "request": seen}).encode()
                 # The reason phrase carries the key too (what a non-JSON error shows).
                 reason = "echo " + str(self.headers.get("Authorization", ""))

@@ -94,8 +94,12 @@ def test_attachments_root_option_widens_what_is_allowed(workspace):
 
 
 def _record(ref: str) -> TestRecord:
-    return TestRecord(test_name="t.x", status=Status.PASSED, source=SourceRef("r.xml"),
-                      attachments=(AttachmentRef(ref, f"[[ATTACHMENT|{ref}]]"),))
+    return TestRecord(
+        test_name="t.x",
+        status=Status.PASSED,
+        source=SourceRef("r.xml"),
+        attachments=(AttachmentRef(ref, f"[[ATTACHMENT|{ref}]]"),),
+    )
 
 
 def test_a_file_that_grows_sends_the_bytes_measured_at_open(workspace):
@@ -114,15 +118,20 @@ def test_a_file_swapped_for_a_symlink_after_the_check_is_refused(workspace):
     planned = plan_artifacts(_record("swap.log"), AttachmentPolicy()).artifacts[0]
     path.unlink()
     os.symlink(workspace.parent / "outside.txt", path)
-    with pytest.raises(AttachmentError, match="outside the allowed"), \
-            planned.open(AttachmentPolicy()):
+    with (
+        pytest.raises(AttachmentError, match="outside the allowed"),
+        planned.open(AttachmentPolicy()),
+    ):
         pass
 
 
 def test_upload_attaches_only_the_allowed_file(workspace, local_server):
     report = report_with_markers(workspace)
-    env = {"AF_API_URL": local_server.base_url, "AF_API_KEY": local_server.api_key,
-           "AF_PROJECT_ID": local_server.project_id}
+    env = {
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": local_server.api_key,
+        "AF_PROJECT_ID": local_server.project_id,
+    }
     result = CliRunner().invoke(main, ["upload", "--json", str(report)], env=env)
     assert result.exit_code == 0, result.stderr
     stored = local_server.admin.artifacts()
@@ -136,15 +145,39 @@ def test_upload_attaches_only_the_allowed_file(workspace, local_server):
 
 #: Credentials by name or place, each created in the workspace (the attachments root).
 CREDENTIALS = [
-    ".git/config", ".netrc", ".pypirc", ".npmrc", ".env", ".env.local", "x.pem", "server.key",
-    "id_rsa", ".docker/config.json", ".aws/credentials", ".git-credentials", ".kube/config",
-    "kubeconfig", "sub/.env.production", "deploy/id_ed25519", ".ssh/known_hosts",
-    ".m2/settings.xml", ".vault-token", "credentials.json", "infra/terraform.tfstate",
-    ".config/gcloud/application_default_credentials.json", ".config/gh/hosts.yml",
+    ".git/config",
+    ".netrc",
+    ".pypirc",
+    ".npmrc",
+    ".env",
+    ".env.local",
+    "x.pem",
+    "server.key",
+    "id_rsa",
+    ".docker/config.json",
+    ".aws/credentials",
+    ".git-credentials",
+    ".kube/config",
+    "kubeconfig",
+    "sub/.env.production",
+    "deploy/id_ed25519",
+    ".ssh/known_hosts",
+    ".m2/settings.xml",
+    ".vault-token",
+    "credentials.json",
+    "infra/terraform.tfstate",
+    ".config/gcloud/application_default_credentials.json",
+    ".config/gh/hosts.yml",
 ]
 #: junit2af's own files: the key file, the journal and its sidecars.
-OWN_FILES = ["af.key", "journal.sqlite3", "journal.sqlite3-journal", "journal.sqlite3.lock",
-             "journal.sqlite3-wal", "state/journals/abc.sqlite3"]
+OWN_FILES = [
+    "af.key",
+    "journal.sqlite3",
+    "journal.sqlite3-journal",
+    "journal.sqlite3.lock",
+    "journal.sqlite3-wal",
+    "state/journals/abc.sqlite3",
+]
 
 
 class OpenSpy:
@@ -187,8 +220,11 @@ def secrets_workspace(tmp_path, monkeypatch):
         path.parent.mkdir(parents=True, exist_ok=True)
         # SQLite's own files stay empty: SQLite would read them (an empty one is a new
         # database); every other file holds a secret.
-        path.write_text("" if name.startswith("journal.sqlite3-") or name == "journal.sqlite3"
-                        else f"SECRET {name}\n")
+        path.write_text(
+            ""
+            if name.startswith("journal.sqlite3-") or name == "journal.sqlite3"
+            else f"SECRET {name}\n"
+        )
     for name in CREDENTIALS + OWN_FILES[:1]:
         os.symlink(ws / name, ws / ("link-" + name.replace("/", "_")))
     (tmp_path / "outside.txt").write_text("SECRET outside\n")
@@ -206,8 +242,17 @@ def secrets_workspace(tmp_path, monkeypatch):
 
 def secret_refs(ws: Path) -> list[str]:
     links = ["link-" + n.replace("/", "_") for n in CREDENTIALS + OWN_FILES[:1]]
-    return [*CREDENTIALS, *OWN_FILES, *links, "hardlink.txt", "fifo", "sock", "/dev/zero",
-            "/dev/tty", str(ws / "af.key")]
+    return [
+        *CREDENTIALS,
+        *OWN_FILES,
+        *links,
+        "hardlink.txt",
+        "fifo",
+        "sock",
+        "/dev/zero",
+        "/dev/tty",
+        str(ws / "af.key"),
+    ]
 
 
 def secrets_report(ws: Path, refs: list[str]) -> Path:
@@ -259,8 +304,11 @@ def test_the_journal_of_an_earlier_upload_is_never_attached(secrets_workspace, l
     ws = secrets_workspace
     (ws / "journal.sqlite3").unlink()
     report = secrets_report(ws, ["journal.sqlite3", "journal.sqlite3.lock"])
-    env = {"AF_API_URL": local_server.base_url, "AF_API_KEY": local_server.api_key,
-           "AF_PROJECT_ID": local_server.project_id}
+    env = {
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": local_server.api_key,
+        "AF_PROJECT_ID": local_server.project_id,
+    }
     args = ["upload", "--json", "--journal", "journal.sqlite3", str(report)]
     first = CliRunner().invoke(main, args, env=env)
     assert first.exit_code == 0, first.stderr
@@ -276,11 +324,21 @@ def test_a_fifo_without_writer_does_not_block_an_upload(secrets_workspace, local
     """End to end, in a process of its own: a blocking open of the FIFO would hang."""
     ws = secrets_workspace
     report = secrets_report(ws, ["fifo", "sock", "/dev/tty"])
-    env = {**os.environ, "AF_API_URL": local_server.base_url,
-           "AF_API_KEY": local_server.api_key, "AF_PROJECT_ID": local_server.project_id}
+    env = {
+        **os.environ,
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": local_server.api_key,
+        "AF_PROJECT_ID": local_server.project_id,
+    }
     command = [sys.executable, "-m", "junit2af", "parse", str(report)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=30)
     finally:

@@ -65,10 +65,14 @@ def with_port(name: str, port: int, tmp_path: Path) -> Path:
 
 
 def upload(server, tmp_path, *paths, extra=()):
-    env = {"AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
-           "AF_PROJECT_ID": server.project_id}
+    env = {
+        "AF_API_URL": server.base_url,
+        "AF_API_KEY": server.api_key,
+        "AF_PROJECT_ID": server.project_id,
+    }
     return CliRunner().invoke(
-        main, ["upload", "--journal", str(tmp_path / "j.sqlite3"), *extra, *map(str, paths)],
+        main,
+        ["upload", "--journal", str(tmp_path / "j.sqlite3"), *extra, *map(str, paths)],
         env=env,
     )
 
@@ -93,8 +97,7 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("name", "words"), REFUSED, ids=[r[0] for r in REFUSED])
-def test_hostile_input_is_refused_before_any_request(local_server, listener, tmp_path, name,
-                                                   words):
+def test_hostile_input_is_refused_before_any_request(local_server, listener, tmp_path, name, words):
     path = with_port(name, listener.port, tmp_path)
     result = upload(local_server, tmp_path, path)
     assert result.exit_code == ExitStatus.BAD_INPUT
@@ -111,8 +114,9 @@ def test_hostile_input_is_refused_before_any_request(local_server, listener, tmp
 def test_truncated_report_with_salvage_uploads_a_failed_record_and_a_partial_run(
     local_server, tmp_path
 ):
-    result = upload(local_server, tmp_path, FIXTURES / "truncated.xml",
-                    extra=("--salvage", "--json"))
+    result = upload(
+        local_server, tmp_path, FIXTURES / "truncated.xml", extra=("--salvage", "--json")
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     results = {r["test_name"]: r for r in local_server.admin.results()}
@@ -154,8 +158,9 @@ def test_cdata_split_keeps_the_text_whole():
     from junit2af.parsers.base import ParseOptions
     from junit2af.reports import read_records
 
-    records = list(read_records(list(expand_inputs([str(FIXTURES / "cdata-split.xml")])),
-                                ParseOptions()))
+    records = list(
+        read_records(list(expand_inputs([str(FIXTURES / "cdata-split.xml")])), ParseOptions())
+    )
     assert records[0].outputs[0].text == "before ]]> after"
 
 
@@ -172,8 +177,9 @@ def test_a_50_mb_system_out_is_kept_whole(tmp_path):
         out.write(line * 500_000)  # 50 MB of text in one node
         out.write("</system-out></testcase></testsuite>")
     warnings: list[str] = []
-    records = list(read_records(list(expand_inputs([str(big)])),
-                                ParseOptions(warn=warnings.append)))
+    records = list(
+        read_records(list(expand_inputs([str(big)])), ParseOptions(warn=warnings.append))
+    )
     assert len(records[0].outputs[0].text) == 50_000_000
     assert not any("truncated" in w for w in warnings)
 
@@ -210,6 +216,8 @@ def test_archive_member_paths_never_escape(tmp_path):
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert {line["metadata"]["archive_member"] for line in lines} == {
-        "../../escaped.xml", "/abs/escaped.xml"}
+        "../../escaped.xml",
+        "/abs/escaped.xml",
+    }
     assert not (tmp_path.parent / "escaped.xml").exists()
     assert not Path("/abs/escaped.xml").exists()

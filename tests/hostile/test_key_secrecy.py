@@ -66,21 +66,28 @@ def test_canary_key_never_leaks(local_server, tmp_path):
     # A netrc entry for the API host must not replace the key.
     (home / ".netrc").write_text("machine 127.0.0.1 login x password NETRC-PASSWORD\n")
     journal = tmp_path / "journal.sqlite3"
-    env = {"AF_API_URL": local_server.base_url, "AF_API_KEY": canary,
-           "AF_PROJECT_ID": team.project_id}
+    env = {
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": canary,
+        "AF_PROJECT_ID": team.project_id,
+    }
     outputs: list[str] = []
 
     def run(*args, extra_env=None):
-        result = invoke(["upload", "--journal", str(journal), *args, str(REPORT)],
-                        {**env, **(extra_env or {})}, home)
+        result = invoke(
+            ["upload", "--journal", str(journal), *args, str(REPORT)],
+            {**env, **(extra_env or {})},
+            home,
+        )
         outputs.extend([result.stdout, result.stderr])
         return result
 
     ok = run("-vv", "--label", "canary ok")
     assert ok.exit_code == 0, ok.stderr
     assert "PUT /_storage/" in ok.stderr  # -vv really logged the storage calls
-    api = [r for r in local_server.request_log
-           if r.method != "PUT" and not r.path.endswith("/status")]
+    api = [
+        r for r in local_server.request_log if r.method != "PUT" and not r.path.endswith("/status")
+    ]
     assert api and all(r.key_kind == "read-write" for r in api)
     status = [r for r in local_server.request_log if r.path.endswith("/status")]
     assert status and not any(r.has_authorization for r in status)  # it needs no key
@@ -95,8 +102,7 @@ def test_canary_key_never_leaks(local_server, tmp_path):
 
     redirector = Redirector(local_server.root_url)
     try:
-        redirected = run("--label", "canary redirect",
-                         extra_env={"AF_API_URL": redirector.url})
+        redirected = run("--label", "canary redirect", extra_env={"AF_API_URL": redirector.url})
     finally:
         redirector.close()
     # The check before the upload meets the redirect: a settings problem, said at once.
@@ -115,7 +121,8 @@ def test_canary_key_never_leaks(local_server, tmp_path):
     for artifact in local_server.admin.artifacts():
         everything += json.dumps(artifact)
         everything += (local_server.admin.artifact_bytes(artifact["artifact_id"]) or b"").decode(
-            "latin-1")
+            "latin-1"
+        )
     assert canary not in everything
     assert "NETRC-PASSWORD" not in everything
     assert not SIGNATURE.search(everything)
@@ -127,16 +134,48 @@ def test_key_file_readable_by_others_warns_and_command_line_key_warns(local_serv
     key_file.write_text(local_server.api_key + "\n")
     os.chmod(key_file, 0o644)
     env = {"AF_API_URL": local_server.base_url, "AF_PROJECT_ID": local_server.project_id}
-    result = invoke(["upload", "-q", "--journal", str(tmp_path / "j1"), "--api-key-file",
-                     str(key_file), str(REPORT)], env, tmp_path)
+    result = invoke(
+        [
+            "upload",
+            "-q",
+            "--journal",
+            str(tmp_path / "j1"),
+            "--api-key-file",
+            str(key_file),
+            str(REPORT),
+        ],
+        env,
+        tmp_path,
+    )
     assert result.exit_code == 0, result.stderr
     assert "readable by other users" in result.stderr
     os.chmod(key_file, 0o600)
-    quiet = invoke(["upload", "--journal", str(tmp_path / "j2"), "--new-run", "--api-key-file",
-                    str(key_file), str(REPORT)], env, tmp_path)
+    quiet = invoke(
+        [
+            "upload",
+            "--journal",
+            str(tmp_path / "j2"),
+            "--new-run",
+            "--api-key-file",
+            str(key_file),
+            str(REPORT),
+        ],
+        env,
+        tmp_path,
+    )
     assert "readable" not in quiet.stderr
-    inline = invoke(["upload", "--journal", str(tmp_path / "j3"), "--api-key",
-                     local_server.api_key, str(REPORT)], env, tmp_path)
+    inline = invoke(
+        [
+            "upload",
+            "--journal",
+            str(tmp_path / "j3"),
+            "--api-key",
+            local_server.api_key,
+            str(REPORT),
+        ],
+        env,
+        tmp_path,
+    )
     assert inline.exit_code == 0
     assert "visible to other users" in inline.stderr
     assert local_server.api_key not in inline.stdout + inline.stderr
@@ -144,7 +183,10 @@ def test_key_file_readable_by_others_warns_and_command_line_key_warns(local_serv
 
 @pytest.mark.parametrize("url", ["http://example.com/v1/test", "http://10.0.0.5/v1/test"])
 def test_plain_http_to_another_host_is_refused(url, tmp_path):
-    result = invoke(["upload", str(REPORT)], {"AF_API_URL": url, "AF_API_KEY": "k",
-                                               "AF_PROJECT_ID": "p"}, tmp_path)
+    result = invoke(
+        ["upload", str(REPORT)],
+        {"AF_API_URL": url, "AF_API_KEY": "k", "AF_PROJECT_ID": "p"},
+        tmp_path,
+    )
     assert result.exit_code == ExitStatus.USAGE
     assert "--allow-insecure-http" in result.stderr
