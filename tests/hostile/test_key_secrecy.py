@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hostile_helpers import EchoingGateway, read_everything
 
 from junit2af.cli import main
 from junit2af.errors import ExitStatus
@@ -190,3 +191,130 @@ def test_plain_http_to_another_host_is_refused(url, tmp_path):
     )
     assert result.exit_code == ExitStatus.USAGE
     assert "--allow-insecure-http" in result.stderr
+
+
+# -- issue 11 item 4: a server that echoes the key in its errors -----------------------------
+
+#: One failing test with output: a run, a result, an artifact and its PUT.
+SMALL_REPORT = (
+    '<testsuite name="s"><testcase classname="c" name="fails">'
+    '<failure message="no">trace</failure><system-out>some output</system-out>'
+    "</testcase></testsuite>"
+)
+#: (method, path prefix) answered with (status) and the request echoed; the exit expected.
+ECHOES = {
+    "preflight 401": ({("GET", "/v1/test/project/"): 401}, None, ExitStatus.AUTH),
+    "preflight 403 cut": ({("GET", "/v1/test/project/"): 403}, 470, ExitStatus.AUTH),
+    "create run 400": ({("POST", "/v1/test/run/"): 400}, None, ExitStatus.UPLOAD_FAILED),
+    "create result 500": ({("POST", "/v1/test/result/"): 500}, None, ExitStatus.UPLOAD_FAILED),
+    "create result 400 cut": ({("POST", "/v1/test/result/"): 400}, 480, ExitStatus.UPLOAD_FAILED),
+    "artifact 400": ({("POST", "/v1/test/artifact/"): 400}, None, ExitStatus.OK),
+    "storage PUT 403": ({("PUT", "/_storage/"): 403}, None, ExitStatus.AUTH),
+}
+
+
+def leaked(secret: str, text: str, window: int = 10) -> str | None:
+    """A piece of ``secret`` (any ``window`` characters of it) found in ``text``."""
+    for start in range(len(secret) - window + 1):
+        if secret[start : start + window] in text:
+            return secret[start : start + window]
+    return None
+
+
+@pytest.mark.parametrize("case", list(ECHOES))
+def test_a_key_echoed_by_the_server_is_never_shown_or_kept(local_server, tmp_path, case):
+    rules, bare_at, expected = ECHOES[case]
+    team = local_server.admin.create_team("canary team")
+    canary = team.api_key
+    report = tmp_path / "report.xml"
+    report.write_text(SMALL_REPORT)
+    journal, results = tmp_path / "journal.sqlite3", tmp_path / "results.jsonl"
+    outputs: list[str] = []
+    with EchoingGateway(local_server.root_url, rules, bare_at=bare_at) as gateway:
+        env = {
+            "AF_API_URL": gateway.root_url + "/v1/test",
+            "AF_API_KEY": canary,
+            "AF_PROJECT_ID": team.project_id,
+        }
+        for extra in (["-vv", "--json"],):
+            result = invoke(
+                [
+                    "upload",
+                    "--retry-deadline",
+                    "0.5",
+                    "--journal",
+                    str(journal),
+                    "--results-file",
+                    str(results),
+                    *extra,
+                    str(report),
+                ],
+                env,
+                tmp_path,
+            )
+            outputs += [result.stdout, result.stderr]
+            assert result.exit_code == expected, result.stderr
+            assert "Traceback" not in result.stderr
+        assert gateway.echoed  # the server did echo the key
+    # ... and junit2af showed the message (or the -vv log the URL), redacted
+    assert "REDACTED" in "".join(outputs)
+    everything = "\n".join(outputs) + read_everything(
+        journal, results, Path(f"{journal}.lock"), Path(f"{journal}-journal")
+    )
+    for row in local_server.admin.runs() + local_server.admin.results():
+        everything += json.dumps(row)
+    for artifact in local_server.admin.artifacts():
+        everything += json.dumps(artifact)
+        data = local_server.admin.artifact_bytes(artifact["artifact_id"]) or b""
+        everything += data.decode("latin-1")
+    assert leaked(canary, everything) is None
+    assert not SIGNATURE.search(everything)
+
+
+def test_the_key_is_redacted_in_every_form_a_message_carries():
+    from junit2af.client import Redactor
+
+    key = "afk_0123456789abcdef0123456789abcdef"
+    redact = Redactor(key)
+    assert key not in redact(f"x{key}y")
+    assert redact(json.dumps({"k": 'a"b\\' + key})).count("[REDACTED]") == 1
+    quoted = 'afk_"quoted\\key'
+    assert "quoted" not in Redactor(quoted)(json.dumps({"message": f"bad {quoted}"}))
+
+
+BAD_KEYS = {
+    "CRLF header injection": "afk_abc\r\nX-Evil: 1",
+    "LF": "afk_abc\ndef",
+    "NUL": "afk_\x00abc",
+    "non-ASCII": "afk_\u00e9abc",
+    "ESC": "afk_\x1b[2Jabc",
+    "DEL": "afk_abc\x7f",
+    "line separator": "afk_\u2028abc",
+}
+
+
+@pytest.mark.parametrize("key", list(BAD_KEYS.values()), ids=list(BAD_KEYS))
+@pytest.mark.parametrize("source", ["file", "env", "option"])
+def test_a_key_a_header_cannot_carry_is_exit_2_in_one_line(tmp_path, key, source):
+    if source != "file" and "\x00" in key:
+        pytest.skip("the environment and argv cannot hold a NUL")
+    env = {"AF_API_URL": "http://127.0.0.1:9/v1/test", "AF_PROJECT_ID": "p"}
+    args = ["upload", "--journal", str(tmp_path / "j.sqlite3")]
+    if source == "file":
+        key_file = tmp_path / "key"
+        key_file.write_bytes(key.encode())
+        key_file.chmod(0o600)
+        args += ["--api-key-file", str(key_file)]
+    elif source == "env":
+        env["AF_API_KEY"] = key
+    else:
+        args += ["--api-key", key]
+    result = invoke([*args, str(REPORT)], env, tmp_path)
+    assert result.exit_code == ExitStatus.USAGE, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("junit2af: error:")]
+    assert errors == [
+        "junit2af: error: the API key holds characters an HTTP header cannot carry "
+        "(a line break, a control character or non-ASCII); check how it was set"
+    ]
+    assert "X-Evil" not in result.stderr and "Traceback" not in result.stderr
+    assert leaked(key.replace("\n", "").replace("\r", ""), result.stderr, 6) is None
