@@ -16,12 +16,13 @@ import stat
 import sys
 import tarfile
 import threading
+import weakref
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from junit2af.errors import InputError
 from junit2af.parsers import SNIFF_BYTES, Detection, detect
@@ -209,16 +210,18 @@ class _Archive:
         self._handle: zipfile.ZipFile | tarfile.TarFile | None = handle
         _remember(self)
 
-    def handle(self) -> zipfile.ZipFile | tarfile.TarFile:
+    def open(self, member: Callable[[Any], IO[bytes]]) -> IO[bytes]:
+        """``member(handle)``: a member's stream, opened while no other thread can close
+        the handle (the stream then holds the file itself)."""
         with _ARCHIVES_LOCK:
             if self._handle is None:
                 if self.kind == "zip":
                     self._handle = zipfile.ZipFile(self.path)
                 else:
                     self._handle = tarfile.open(self.path, "r:*")  # noqa: SIM115
-            handle = self._handle
-        _remember(self)
-        return handle
+            stream = member(self._handle)
+            _remember(self)
+        return stream
 
     def close(self) -> None:
         with _ARCHIVES_LOCK:
@@ -226,22 +229,31 @@ class _Archive:
         if handle is not None:
             handle.close()
 
+    def __del__(self) -> None:
+        # The last member input is gone: nothing will read this archive again.
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+
 
 #: How many archives stay open at once (least recently used closed first).
 MAX_OPEN_ARCHIVES = 4
-_OPEN_ARCHIVES: list[_Archive] = []
+#: Weak references: an archive no input refers to any more closes itself (``__del__``).
+_OPEN_ARCHIVES: list[weakref.ref[_Archive]] = []
 _ARCHIVES_LOCK = threading.RLock()
 
 
 def _remember(archive: _Archive) -> None:
     with _ARCHIVES_LOCK:
-        if archive in _OPEN_ARCHIVES:
-            _OPEN_ARCHIVES.remove(archive)
-        _OPEN_ARCHIVES.append(archive)
-        evicted = _OPEN_ARCHIVES[:-MAX_OPEN_ARCHIVES]
+        _OPEN_ARCHIVES[:] = [
+            ref for ref in _OPEN_ARCHIVES if ref() is not None and ref() is not archive
+        ]
+        _OPEN_ARCHIVES.append(weakref.ref(archive))
+        evicted = [ref() for ref in _OPEN_ARCHIVES[:-MAX_OPEN_ARCHIVES]]
         del _OPEN_ARCHIVES[:-MAX_OPEN_ARCHIVES]
-    for old in evicted:
-        old.close()
+        for old in evicted:
+            if old is not None:
+                old.close()
 
 
 def _zip_inputs(path: str) -> Iterator[ReportInput]:
@@ -265,9 +277,7 @@ def _zip_inputs(path: str) -> Iterator[ReportInput]:
 
         def opener(name: str = name, size: int = info.compress_size, d: str = display):
             # Member names are only labels: nothing is ever written to disk.
-            owner = archive.handle()
-            assert isinstance(owner, zipfile.ZipFile)
-            return _capped(owner.open(name), d, size)
+            return _capped(archive.open(lambda owner: owner.open(name)), d, size)
 
         yield ReportInput(
             display=display,
@@ -301,14 +311,15 @@ def _tar_inputs(path: str) -> Iterator[ReportInput]:
         display = f"{path}!{member.name}"
 
         def opener(index: int = index, d: str = display):
-            owner = archive.handle()
-            assert isinstance(owner, tarfile.TarFile)
             # By position, not by name: a name lookup scans every header (and two members
             # may share a name).
-            extracted = owner.extractfile(owner.getmembers()[index])
-            if extracted is None:  # pragma: no cover - filtered to regular files above
-                raise InputError(d, "not a regular file in the archive")
-            return _capped(extracted, d, None)
+            def extract(owner: tarfile.TarFile) -> IO[bytes]:
+                extracted = owner.extractfile(owner.getmembers()[index])
+                if extracted is None:  # pragma: no cover - filtered to regular files above
+                    raise InputError(d, "not a regular file in the archive")
+                return extracted
+
+            return _capped(archive.open(extract), d, None)
 
         yield ReportInput(
             display=display,

@@ -165,3 +165,80 @@ def read_everything(*paths: Path) -> str:
         if path.is_file():
             text += path.read_bytes().decode("latin-1")
     return text
+
+
+#: Runs junit2af in its own process and writes its peak RSS (VmHWM, the process's own:
+#: ru_maxrss would keep the forked parent's peak) and its seconds to a file at exit.
+_MEASURE = """
+import atexit, os, sys, time
+start = time.monotonic()
+def _report():
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+    with open(os.environ["JUNIT2AF_MEASURE_OUT"], "w") as out:
+        out.write(f"{int(status) / 1024:.1f} {time.monotonic() - start:.2f}")
+atexit.register(_report)
+from junit2af.cli import main
+sys.argv[0] = "junit2af"
+main()
+"""
+
+
+class Measured:
+    """What a measured run did: exit code, output, peak RSS (MB) and seconds."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str, rss_mb: float, seconds: float):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+        self.rss_mb, self.seconds = rss_mb, seconds
+
+    def __repr__(self) -> str:
+        return (
+            f"exit {self.returncode}, {self.rss_mb} MB, {self.seconds} s, "
+            f"stderr {self.stderr[-600:]!r}"
+        )
+
+
+def measure(
+    args: Sequence[str],
+    tmp_path: Path,
+    *,
+    stdin_command: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> Measured:
+    """Run ``junit2af ARGS`` (stdin from the shell pipeline ``stdin_command``, if given) in
+    a process group of its own, killed whole if it outlives ``timeout``."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "measure_junit2af.py"
+    script.write_text(_MEASURE)
+    out = tmp_path / "measured.txt"
+    out.unlink(missing_ok=True)
+    command = " ".join(shlex.quote(str(a)) for a in [sys.executable, script, *args])
+    if stdin_command:
+        command = f"{stdin_command} | {command}"
+    full_env = {**os.environ, **(env or {}), "JUNIT2AF_MEASURE_OUT": str(out)}
+    process = subprocess.Popen(
+        ["bash", "-c", command],  # a pipeline's status is its last command's: junit2af's
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"junit2af {' '.join(map(str, args))} ran over {timeout} s") from None
+    finally:
+        if process.poll() is None:  # pragma: no cover - the group is already gone
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    rss, seconds = (float(x) for x in out.read_text().split()) if out.exists() else (-1, -1)
+    return Measured(process.returncode, stdout, stderr, rss, seconds)
