@@ -97,7 +97,7 @@ def test_canary_key_never_leaks(local_server, tmp_path):
     assert wrong.exit_code == ExitStatus.AUTH
 
     local_server.set_faults(FaultConfig(seed=1, error_rate=1.0))
-    failing = run("-vv", "--retry-deadline", "2", "--label", "canary 500")
+    failing = run("-vv", "--retry-deadline", "0.5", "--label", "canary 500")
     assert failing.exit_code == ExitStatus.UPLOAD_FAILED
     local_server.set_faults(None)
 
@@ -131,6 +131,8 @@ def test_canary_key_never_leaks(local_server, tmp_path):
 
 
 def test_key_file_readable_by_others_warns_and_command_line_key_warns(local_server, tmp_path):
+    report = tmp_path / "small.xml"
+    report.write_text(SMALL_REPORT)  # one result: the key handling is what is tested
     key_file = tmp_path / "key"
     key_file.write_text(local_server.api_key + "\n")
     os.chmod(key_file, 0o644)
@@ -143,7 +145,7 @@ def test_key_file_readable_by_others_warns_and_command_line_key_warns(local_serv
             str(tmp_path / "j1"),
             "--api-key-file",
             str(key_file),
-            str(REPORT),
+            str(report),
         ],
         env,
         tmp_path,
@@ -159,7 +161,7 @@ def test_key_file_readable_by_others_warns_and_command_line_key_warns(local_serv
             "--new-run",
             "--api-key-file",
             str(key_file),
-            str(REPORT),
+            str(report),
         ],
         env,
         tmp_path,
@@ -172,7 +174,7 @@ def test_key_file_readable_by_others_warns_and_command_line_key_warns(local_serv
             str(tmp_path / "j3"),
             "--api-key",
             local_server.api_key,
-            str(REPORT),
+            str(report),
         ],
         env,
         tmp_path,

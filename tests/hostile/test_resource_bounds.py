@@ -3,7 +3,7 @@
 
 Each shape runs in a process of its own (peak RSS from /proc/self/status VmHWM). Sizes
 are those of the issue where a test can afford them, and scaled down where the
-behaviour is the same (a quadratic cost shows at 25 000 attributes as at 1 000 000).
+behaviour is the same (a quadratic cost shows at 20 000 attributes as at 1 000 000).
 """
 
 from __future__ import annotations
@@ -61,14 +61,15 @@ JSON_TEXT_SHAPE = pytest.mark.xfail(
 
 
 @JSON_TEXT_SHAPE
-def test_a_200_mb_json_string_in_a_pytest_json_report(tmp_path):
+def test_a_huge_json_string_in_a_pytest_json_report(tmp_path):
+    """200 MB in the issue; 120 MB shows the same 3x (about 390 MB)."""
     head = (
         '{"created": 1.7e9, "duration": 1, "exitcode": 1, "root": "/x", "environment": {}, '
         '"summary": {"failed": 1, "total": 1, "collected": 1}, "tests": [{"nodeid": '
         '"t.py::test_a", "lineno": 1, "outcome": "failed", "keywords": [], "call": '
         '{"duration": 0.1, "outcome": "failed", "longrepr": "'
     )
-    report = write_stream(tmp_path / "r.json", head, b"x", 200 << 20, '"}}]}')
+    report = write_stream(tmp_path / "r.json", head, b"x", 120 << 20, '"}}]}')
     assert_bounded(measure(["parse", "--summary", report], tmp_path))
 
 
@@ -80,10 +81,11 @@ XML_TEXT_SHAPE = pytest.mark.xfail(
 
 
 @XML_TEXT_SHAPE
-def test_a_200_mb_text_node_in_junit_xml(tmp_path):
+def test_a_huge_text_node_in_junit_xml(tmp_path):
+    """200 MB in the issue; 120 MB shows the same 3x (about 390 MB)."""
     head = '<testsuite name="s"><testcase classname="c" name="t"><system-out>'
     tail = "</system-out></testcase></testsuite>"
-    report = write_stream(tmp_path / "r.xml", head, b"y", 200 << 20, tail)
+    report = write_stream(tmp_path / "r.xml", head, b"y", 120 << 20, tail)
     assert_bounded(measure(["parse", "--summary", report], tmp_path))
 
 
@@ -94,14 +96,14 @@ def test_a_200_mb_text_node_in_junit_xml(tmp_path):
     "iter_events (len(element.attrib) is linear)",
 )
 def test_an_element_with_a_great_many_attributes(tmp_path):
-    attributes = " ".join(f'a{i}="v"' for i in range(25_000))
+    attributes = " ".join(f'a{i}="v"' for i in range(20_000))
     report = tmp_path / "attrs.xml"
     report.write_text(f'<testsuite name="s"><testcase classname="c" name="t" {attributes}/>'
                       "</testsuite>")  # fmt: skip
     started = time.monotonic()
     result = invoke(["parse", "--summary", report])
     assert result.exit_code in (0, 3), result.stderr
-    assert time.monotonic() - started < 1.5  # linear: 25 000 attributes take ~50 ms
+    assert time.monotonic() - started < 1.0  # linear: 20 000 attributes take ~40 ms
 
 
 # -- nesting -------------------------------------------------------------------------------
@@ -122,14 +124,17 @@ NESTED = {
 }
 
 
-@pytest.mark.parametrize("shape", list(NESTED))
-def test_deeply_nested_arrays_in_a_native_json_report(tmp_path, shape):
-    head, tail = NESTED[shape]
-    report = tmp_path / f"{shape}.json"
-    report.write_text(head + "[" * DEPTH + "]" * DEPTH + tail)
-    result = measure(["parse", report], tmp_path)
+def test_deeply_nested_arrays_in_native_json_reports(tmp_path):
+    reports = []
+    for shape, (head, tail) in NESTED.items():
+        report = tmp_path / f"{shape}.json"
+        report.write_text(head + "[" * DEPTH + "]" * DEPTH + tail)
+        reports.append(report)
+    result = measure(["parse", *reports], tmp_path)  # one process: each refused in turn
     assert_bounded(result, allowed=(3,))
-    assert "nested deeper than" in result.stderr, result
+    for report in reports:
+        assert f"{report}:" in result.stderr and "nested deeper than" in result.stderr, result
+    assert result.stderr.count("junit2af: error:") == len(reports)
 
 
 # -- archives ------------------------------------------------------------------------------
@@ -138,12 +143,12 @@ def test_deeply_nested_arrays_in_a_native_json_report(tmp_path, shape):
 def test_a_zip_of_many_tiny_members_is_read_in_linear_time(tmp_path):
     archive = tmp_path / "many.zip"
     with zipfile.ZipFile(archive, "w") as out:
-        for i in range(10_000):
+        for i in range(5_000):
             out.writestr(f"m{i:05}.txt", b"x")  # not reports: each sniffed and skipped
         out.writestr("zz-report.xml", REPORT)
     result = measure(["parse", "--summary", archive], tmp_path, timeout=SECONDS)
     assert_bounded(result)
-    assert result.stderr.count("skipped: not a test report") == 10_000
+    assert result.stderr.count("skipped: not a test report") == 5_000
     assert "many.zip!zz-report.xml" in result.stdout
 
 
