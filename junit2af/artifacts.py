@@ -389,6 +389,11 @@ def failure_needs_artifact(record: TestRecord) -> bool:
     return len(text) > ERROR_MESSAGE_MAX or text != (record.error_message or "").strip()
 
 
+#: Attachment references resolved per result (twice what the API keeps); the rest are
+#: left out with one warning.
+MAX_REFERENCES = 2 * ARTIFACTS_PER_RESULT
+
+
 @dataclass
 class ArtifactPlan:
     artifacts: list[PlannedArtifact]
@@ -418,7 +423,7 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
     if record.source.member is not None or record.source.path == "-":
         report_dir = None
     refused = 0
-    for ref in record.attachments:
+    for ref in record.attachments[:MAX_REFERENCES]:
         try:
             if policy is None:
                 raise AttachmentError("attachments are not read here")
@@ -426,6 +431,15 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
         except AttachmentError as error:
             refused += 1
             warnings.append(f"{record.test_name}: attachment {ref.marker} left out: {error}")
+    unread = len(record.attachments) - MAX_REFERENCES
+    if unread > 0:
+        # A report of a million markers would otherwise stat a million paths and print a
+        # million lines; the API keeps 50 artifacts a result anyway.
+        refused += unread
+        warnings.append(
+            f"{record.test_name}: {unread} more attachment reference(s) left out unread "
+            f"(at most {MAX_REFERENCES} are read per result)"
+        )
     planned = _unique_labels(planned)
     left_out = max(0, len(planned) - ARTIFACTS_PER_RESULT)
     if left_out:

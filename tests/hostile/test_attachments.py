@@ -349,3 +349,23 @@ def test_a_fifo_without_writer_does_not_block_an_upload(secrets_workspace, local
     assert err.count("left out: not a regular file") == 4  # fifo, socket x2 (marker, prop)
     assert "[[ATTACHMENT|/dev/tty]] left out: points outside" in err
     assert "fifo" not in "".join(a["label"] for a in json.loads(out.splitlines()[0])["artifacts"])
+
+
+def test_a_flood_of_references_is_read_up_to_a_cap(tmp_path, monkeypatch):
+    from junit2af.artifacts import MAX_REFERENCES
+
+    monkeypatch.chdir(tmp_path)
+    markers = "".join(f"[[ATTACHMENT|nope{i}.png]]\n" for i in range(20_000))
+    report = tmp_path / "flood.xml"
+    report.write_text(
+        f'<testsuite name="s"><testcase classname="c" name="t"><system-out>{markers}'
+        "</system-out></testcase></testsuite>"
+    )
+    result = CliRunner().invoke(main, ["parse", str(report)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == MAX_REFERENCES + 1
+    assert lines[-1] == (
+        f"junit2af: warning: c.t: {20_000 - MAX_REFERENCES} more attachment reference(s) "
+        f"left out unread (at most {MAX_REFERENCES} are read per result)"
+    )
