@@ -8,6 +8,7 @@ untrusted input and must not make junit2af upload ``/etc/shadow`` or read a FIFO
 
 from __future__ import annotations
 
+import codecs
 import mimetypes
 import os
 import stat
@@ -127,19 +128,46 @@ SECRET_NAMES = frozenset(
         ".git-credentials",
         ".pgpass",
         ".my.cnf",
-        "credentials",  # .aws/credentials, gcloud
+        ".dockercfg",
+        ".vault-token",
+        ".s3cfg",
+        ".boto",
+        ".htpasswd",
+        ".terraformrc",
+        "credentials",  # .aws/credentials, gcloud, .gem/credentials
+        "credentials.json",  # Google service accounts
+        "credentials.toml",  # .cargo/credentials.toml
         "kubeconfig",
     }
 )
 #: (parent folder, name) pairs that hold credentials.
 SECRET_PLACES = frozenset(
-    {(".docker", "config.json"), (".aws", "config"), (".kube", "config"), (".ssh", "config")}
+    {
+        (".docker", "config.json"),
+        (".aws", "config"),
+        (".kube", "config"),
+        (".ssh", "config"),
+        (".m2", "settings.xml"),  # Maven repository passwords
+        (".gradle", "gradle.properties"),  # publishing tokens
+        ("gh", "hosts.yml"),  # GitHub CLI token (~/.config/gh)
+    }
 )
 #: Folders whose whole content is private.
 SECRET_FOLDERS = frozenset(
-    {".git", ".ssh", ".gnupg", ".aws", ".kube", ".docker", ".password-store"}
+    {".git", ".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".password-store", "gcloud"}
 )
-SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx")
+SECRET_SUFFIXES = (
+    ".pem",
+    ".key",
+    ".p12",
+    ".pfx",
+    ".jks",
+    ".keystore",
+    ".kdbx",
+    ".ppk",
+    ".keytab",
+    ".tfstate",  # Terraform state holds every secret it created
+)
 #: The journal's sidecar files (SQLite's and the lock).
 JOURNAL_SIDECARS = ("-journal", "-wal", "-shm", ".lock")
 
@@ -313,8 +341,31 @@ def _fd_path(fd: int) -> str | None:
         return None
 
 
+def _encoded(artifact: TextArtifact) -> bytes:
+    """The artifact's UTF-8 bytes, whatever its text holds: a lone surrogate (a JSON
+    report's ``"\\ud800"``) cannot be encoded and becomes U+FFFD; bytes a report held that
+    were not UTF-8 (``surrogateescape``) are given back as they were."""
+    try:
+        return artifact.encoded()
+    except UnicodeEncodeError:
+        return artifact.text.encode("utf-8", _SURROGATES)
+
+
+def _surrogates(error: UnicodeError) -> tuple[bytes, int]:
+    assert isinstance(error, UnicodeEncodeError)
+    out = bytearray()
+    for char in error.object[error.start : error.end]:
+        code = ord(char)
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else "\ufffd".encode()
+    return bytes(out), error.end
+
+
+_SURROGATES = "junit2af-surrogates"
+codecs.register_error(_SURROGATES, _surrogates)
+
+
 def _text_planned(artifact: TextArtifact, role: str) -> PlannedArtifact | None:
-    data = artifact.encoded()
+    data = _encoded(artifact)
     if not data:
         return None
     if len(data) > ARTIFACT_MAX_BYTES:
@@ -336,6 +387,11 @@ def failure_needs_artifact(record: TestRecord) -> bool:
     if not text:
         return False
     return len(text) > ERROR_MESSAGE_MAX or text != (record.error_message or "").strip()
+
+
+#: Attachment references resolved per result (twice what the API keeps); the rest are
+#: left out with one warning.
+MAX_REFERENCES = 2 * ARTIFACTS_PER_RESULT
 
 
 @dataclass
@@ -367,7 +423,7 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
     if record.source.member is not None or record.source.path == "-":
         report_dir = None
     refused = 0
-    for ref in record.attachments:
+    for ref in record.attachments[:MAX_REFERENCES]:
         try:
             if policy is None:
                 raise AttachmentError("attachments are not read here")
@@ -375,6 +431,15 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
         except AttachmentError as error:
             refused += 1
             warnings.append(f"{record.test_name}: attachment {ref.marker} left out: {error}")
+    unread = len(record.attachments) - MAX_REFERENCES
+    if unread > 0:
+        # A report of a million markers would otherwise stat a million paths and print a
+        # million lines; the API keeps 50 artifacts a result anyway.
+        refused += unread
+        warnings.append(
+            f"{record.test_name}: {unread} more attachment reference(s) left out unread "
+            f"(at most {MAX_REFERENCES} are read per result)"
+        )
     planned = _unique_labels(planned)
     left_out = max(0, len(planned) - ARTIFACTS_PER_RESULT)
     if left_out:

@@ -15,6 +15,7 @@ Every message that leaves this module has the key and presigned signatures redac
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -59,14 +60,18 @@ def redact_url(url: str) -> str:
 
 
 class Redactor:
-    """Removes the key's exact value (and its URL-quoted form), ``Authorization`` echoes
-    and presigned signatures from a text before it is printed, logged or journaled."""
+    """Removes the key's exact value (and its URL-quoted and JSON-escaped forms),
+    ``Authorization`` echoes and presigned signatures from a text before it is printed,
+    logged or journaled."""
 
     def __init__(self, *secrets: str) -> None:
         forms: set[str] = set()
         for secret in secrets:
             if len(secret) >= 4:
-                forms.update({secret, quote(secret, safe=""), quote(secret)})
+                # A key may hold '"' or '\\' (a header carries them): inside a JSON text,
+                # as a server's error or ``--json`` shows it, it is escaped.
+                escaped = json.dumps(secret)[1:-1]
+                forms.update({secret, quote(secret, safe=""), quote(secret), escaped})
         self._secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
@@ -289,7 +294,8 @@ class APIClient:
             text = body["message"]
         else:
             text = response.reason or "error"
-        return self.redact(" ".join(text.split())[:500])
+        # Redact, then cut: cut first, a key straddling the cut would leave its prefix.
+        return self.redact(" ".join(text.split()))[:500]
 
     def _reason(self, error: BaseException | None) -> str:
         return self.redact(str(error))[:300] if error else "no reason given"

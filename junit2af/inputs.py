@@ -15,12 +15,14 @@ import os
 import stat
 import sys
 import tarfile
+import threading
+import weakref
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from junit2af.errors import InputError
 from junit2af.parsers import SNIFF_BYTES, Detection, detect
@@ -191,18 +193,83 @@ class _Replay(io.RawIOBase):
         return self._rest.readinto(buffer)
 
 
+class _Archive:
+    """One archive's open handle, shared by all its members' streams.
+
+    Opening a zip reads its whole central directory, and finding a tar member by name
+    reads every header before it: reopening the archive for each member made an archive
+    of n members cost O(n^2) (100 000 tiny members: hours). The handle is opened on first
+    use and kept while a few archives are being read (:data:`_OPEN_ARCHIVES`); the least
+    recently used is closed, so a folder of thousands of archives holds a few descriptors.
+    A member stream still being read keeps its own reference to the file.
+    """
+
+    def __init__(self, path: str, kind: str, handle: zipfile.ZipFile | tarfile.TarFile) -> None:
+        self.path = path
+        self.kind = kind
+        self._handle: zipfile.ZipFile | tarfile.TarFile | None = handle
+        _remember(self)
+
+    def open(self, member: Callable[[Any], IO[bytes]]) -> IO[bytes]:
+        """``member(handle)``: a member's stream, opened while no other thread can close
+        the handle (the stream then holds the file itself)."""
+        with _ARCHIVES_LOCK:
+            if self._handle is None:
+                if self.kind == "zip":
+                    self._handle = zipfile.ZipFile(self.path)
+                else:
+                    self._handle = tarfile.open(self.path, "r:*")  # noqa: SIM115
+            stream = member(self._handle)
+            _remember(self)
+        return stream
+
+    def close(self) -> None:
+        with _ARCHIVES_LOCK:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+
+    def __del__(self) -> None:
+        # The last member input is gone: nothing will read this archive again.
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+
+
+#: How many archives stay open at once (least recently used closed first).
+MAX_OPEN_ARCHIVES = 4
+#: Weak references: an archive no input refers to any more closes itself (``__del__``).
+_OPEN_ARCHIVES: list[weakref.ref[_Archive]] = []
+_ARCHIVES_LOCK = threading.RLock()
+
+
+def _remember(archive: _Archive) -> None:
+    with _ARCHIVES_LOCK:
+        _OPEN_ARCHIVES[:] = [
+            ref for ref in _OPEN_ARCHIVES if ref() is not None and ref() is not archive
+        ]
+        _OPEN_ARCHIVES.append(weakref.ref(archive))
+        evicted = [ref() for ref in _OPEN_ARCHIVES[:-MAX_OPEN_ARCHIVES]]
+        del _OPEN_ARCHIVES[:-MAX_OPEN_ARCHIVES]
+        for old in evicted:
+            if old is not None:
+                old.close()
+
+
 def _zip_inputs(path: str) -> Iterator[ReportInput]:
     try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
+        handle = zipfile.ZipFile(path)  # noqa: SIM115 - kept open for the members
+    except (zipfile.BadZipFile, OSError) as error:
         raise InputError(path, f"not a readable zip archive: {error}") from None
-    with archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
+    infos = [info for info in handle.infolist() if not info.is_dir()]
     if len(infos) > MAX_ARCHIVE_MEMBERS:
+        handle.close()
         raise InputError(path, f"archive has more than {MAX_ARCHIVE_MEMBERS} members; refused")
     total = sum(info.file_size for info in infos)
     if total > MAX_ARCHIVE_TOTAL_BYTES:
+        handle.close()
         raise InputError(path, f"archive expands to {total} bytes; refused")
+    archive = _Archive(path, "zip", handle)
     mtime = datetime.fromtimestamp(os.stat(path).st_mtime, UTC)
     for info in sorted(infos, key=lambda i: i.filename):
         name = info.filename
@@ -210,9 +277,7 @@ def _zip_inputs(path: str) -> Iterator[ReportInput]:
 
         def opener(name: str = name, size: int = info.compress_size, d: str = display):
             # Member names are only labels: nothing is ever written to disk.
-            archive = zipfile.ZipFile(path)
-            inner = archive.open(name)
-            return _capped(_ClosingBoth(inner, archive), d, size)
+            return _capped(archive.open(lambda owner: owner.open(name)), d, size)
 
         yield ReportInput(
             display=display,
@@ -224,51 +289,42 @@ def _zip_inputs(path: str) -> Iterator[ReportInput]:
         )
 
 
-class _ClosingBoth(io.RawIOBase):
-    def __init__(self, inner: IO[bytes], owner: zipfile.ZipFile | tarfile.TarFile) -> None:
-        self._inner = inner
-        self._owner = owner
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._inner.read(size)
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._inner.close()
-        self._owner.close()
-        super().close()
-
-
 def _tar_inputs(path: str) -> Iterator[ReportInput]:
     try:
-        with tarfile.open(path, "r:*") as archive:
-            members = [m for m in archive.getmembers() if m.isfile()]
-    except tarfile.TarError as error:
+        handle = tarfile.open(path, "r:*")  # noqa: SIM115 - kept open for the members
+        listed = handle.getmembers()
+    except (tarfile.TarError, OSError, EOFError) as error:
         raise InputError(path, f"not a readable tar archive: {error}") from None
+    # Regular files only: devices, FIFOs, links (to /etc/passwd...) are never read.
+    members = [(index, m) for index, m in enumerate(listed) if m.isfile()]
     if len(members) > MAX_ARCHIVE_MEMBERS:
+        handle.close()
         raise InputError(path, f"archive has more than {MAX_ARCHIVE_MEMBERS} members; refused")
     compressed = os.stat(path).st_size
-    total = sum(m.size for m in members)
+    total = sum(m.size for _, m in members)
     if total > MAX_ARCHIVE_TOTAL_BYTES or total > _expansion_limit(compressed):
+        handle.close()
         raise InputError(path, f"archive expands to {total} bytes (compression bomb?); refused")
+    archive = _Archive(path, "tar", handle)
     mtime = datetime.fromtimestamp(compressed and os.stat(path).st_mtime, UTC)
-    for member in sorted(members, key=lambda m: m.name):
+    # By name, as zip members are; but a compressed tar is read in its own order: a
+    # gzip/bz2/xz stream seeks backwards by decompressing again from the start, and name
+    # order on 100 000 members made that quadratic.
+    if not _is_compressed(path):
+        members.sort(key=lambda item: item[1].name)
+    for index, member in members:
         display = f"{path}!{member.name}"
 
-        def opener(name: str = member.name, d: str = display):
-            archive = tarfile.open(path, "r:*")  # noqa: SIM115 - closed with the stream
-            extracted = archive.extractfile(name)
-            if extracted is None:  # pragma: no cover - filtered to regular files above
-                archive.close()
-                raise InputError(d, "not a regular file in the archive")
-            return _capped(_ClosingBoth(extracted, archive), d, None)
+        def opener(index: int = index, d: str = display):
+            # By position, not by name: a name lookup scans every header (and two members
+            # may share a name).
+            def extract(owner: tarfile.TarFile) -> IO[bytes]:
+                extracted = owner.extractfile(owner.getmembers()[index])
+                if extracted is None:  # pragma: no cover - filtered to regular files above
+                    raise InputError(d, "not a regular file in the archive")
+                return extracted
+
+            return _capped(archive.open(extract), d, None)
 
         yield ReportInput(
             display=display,
@@ -278,6 +334,12 @@ def _tar_inputs(path: str) -> Iterator[ReportInput]:
             _opener=opener,
             size=member.size,
         )
+
+
+def _is_compressed(path: str) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(6)
+    return head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
 
 
 def _archive_kind(path: str) -> str | None:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,8 +94,12 @@ def test_attachments_root_option_widens_what_is_allowed(workspace):
 
 
 def _record(ref: str) -> TestRecord:
-    return TestRecord(test_name="t.x", status=Status.PASSED, source=SourceRef("r.xml"),
-                      attachments=(AttachmentRef(ref, f"[[ATTACHMENT|{ref}]]"),))
+    return TestRecord(
+        test_name="t.x",
+        status=Status.PASSED,
+        source=SourceRef("r.xml"),
+        attachments=(AttachmentRef(ref, f"[[ATTACHMENT|{ref}]]"),),
+    )
 
 
 def test_a_file_that_grows_sends_the_bytes_measured_at_open(workspace):
@@ -109,15 +118,20 @@ def test_a_file_swapped_for_a_symlink_after_the_check_is_refused(workspace):
     planned = plan_artifacts(_record("swap.log"), AttachmentPolicy()).artifacts[0]
     path.unlink()
     os.symlink(workspace.parent / "outside.txt", path)
-    with pytest.raises(AttachmentError, match="outside the allowed"), \
-            planned.open(AttachmentPolicy()):
+    with (
+        pytest.raises(AttachmentError, match="outside the allowed"),
+        planned.open(AttachmentPolicy()),
+    ):
         pass
 
 
 def test_upload_attaches_only_the_allowed_file(workspace, local_server):
     report = report_with_markers(workspace)
-    env = {"AF_API_URL": local_server.base_url, "AF_API_KEY": local_server.api_key,
-           "AF_PROJECT_ID": local_server.project_id}
+    env = {
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": local_server.api_key,
+        "AF_PROJECT_ID": local_server.project_id,
+    }
     result = CliRunner().invoke(main, ["upload", "--json", str(report)], env=env)
     assert result.exit_code == 0, result.stderr
     stored = local_server.admin.artifacts()
@@ -125,3 +139,233 @@ def test_upload_attaches_only_the_allowed_file(workspace, local_server):
     png = next(a for a in stored if a["label"] == "ok.png")
     assert local_server.admin.artifact_bytes(png["artifact_id"]) == PNG
     assert len(json.loads(result.stdout)["warnings"]) == len(MARKERS)
+
+
+# -- issue 11 item 1: a report must never make junit2af upload a secret ---------------------
+
+#: Credentials by name or place, each created in the workspace (the attachments root).
+CREDENTIALS = [
+    ".git/config",
+    ".netrc",
+    ".pypirc",
+    ".npmrc",
+    ".env",
+    ".env.local",
+    "x.pem",
+    "server.key",
+    "id_rsa",
+    ".docker/config.json",
+    ".aws/credentials",
+    ".git-credentials",
+    ".kube/config",
+    "kubeconfig",
+    "sub/.env.production",
+    "deploy/id_ed25519",
+    ".ssh/known_hosts",
+    ".m2/settings.xml",
+    ".vault-token",
+    "credentials.json",
+    "infra/terraform.tfstate",
+    ".config/gcloud/application_default_credentials.json",
+    ".config/gh/hosts.yml",
+]
+#: junit2af's own files: the key file, the journal and its sidecars.
+OWN_FILES = [
+    "af.key",
+    "journal.sqlite3",
+    "journal.sqlite3-journal",
+    "journal.sqlite3.lock",
+    "journal.sqlite3-wal",
+    "state/journals/abc.sqlite3",
+]
+
+
+class OpenSpy:
+    """Records (and refuses) every open of the named paths, so a test proves that a FIFO
+    was never opened for reading, without hanging when it would have been."""
+
+    def __init__(self, monkeypatch, *paths: Path) -> None:
+        self.watched = {os.path.realpath(p) for p in paths}
+        self.opened: list[str] = []
+        real_os_open, real_open = os.open, open
+
+        def check(path) -> None:
+            if isinstance(path, int):
+                return
+            real = os.path.realpath(os.fspath(path))
+            if real in self.watched:
+                self.opened.append(real)
+                raise OSError(f"the test refuses to open {real}")
+
+        def os_open(path, flags, *args, **kw):
+            check(path)
+            return real_os_open(path, flags, *args, **kw)
+
+        def builtin_open(file, *args, **kw):
+            check(file)
+            return real_open(file, *args, **kw)
+
+        monkeypatch.setattr(os, "open", os_open)
+        monkeypatch.setattr("builtins.open", builtin_open)
+
+
+@pytest.fixture
+def secrets_workspace(tmp_path, monkeypatch):
+    """The cwd holding credentials, junit2af's own files, special files and one fine file;
+    the state folder (default journals) inside it too."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for name in CREDENTIALS + OWN_FILES:
+        path = ws / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite's own files stay empty: SQLite would read them (an empty one is a new
+        # database); every other file holds a secret.
+        path.write_text(
+            ""
+            if name.startswith("journal.sqlite3-") or name == "journal.sqlite3"
+            else f"SECRET {name}\n"
+        )
+    for name in CREDENTIALS + OWN_FILES[:1]:
+        os.symlink(ws / name, ws / ("link-" + name.replace("/", "_")))
+    (tmp_path / "outside.txt").write_text("SECRET outside\n")
+    os.link(tmp_path / "outside.txt", ws / "hardlink.txt")  # inside by name only
+    os.mkfifo(ws / "fifo")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(ws / "sock"))
+    (ws / "fine.txt").write_text("fine\n")
+    os.chmod(ws / "af.key", 0o600)
+    monkeypatch.chdir(ws)
+    monkeypatch.setenv("JUNIT2AF_STATE_DIR", str(ws / "state"))
+    yield ws
+    listener.close()
+
+
+def secret_refs(ws: Path) -> list[str]:
+    links = ["link-" + n.replace("/", "_") for n in CREDENTIALS + OWN_FILES[:1]]
+    return [
+        *CREDENTIALS,
+        *OWN_FILES,
+        *links,
+        "hardlink.txt",
+        "fifo",
+        "sock",
+        "/dev/zero",
+        "/dev/tty",
+        str(ws / "af.key"),
+    ]
+
+
+def secrets_report(ws: Path, refs: list[str]) -> Path:
+    markers = "\n".join(f"[[ATTACHMENT|{ref}]]" for ref in refs)
+    props = "".join(f'<property name="attachment" value="{ref}"/>' for ref in refs)
+    report = ws / "report.xml"
+    report.write_text(
+        '<testsuite name="s"><testcase name="marker"><system-out>'
+        f"[[ATTACHMENT|fine.txt]]\n{markers}\n</system-out></testcase>"
+        f'<testcase name="property"><properties>{props}</properties></testcase></testsuite>'
+    )
+    return report
+
+
+@pytest.mark.parametrize("roots", [(), ("/",)], ids=["cwd root", "root is /"])
+def test_no_secret_is_ever_uploaded(secrets_workspace, local_server, monkeypatch, roots):
+    ws = secrets_workspace
+    (ws / "af.key").write_text(local_server.api_key + "\n")
+    refs = secret_refs(ws)
+    report = secrets_report(ws, refs)
+    spy = OpenSpy(monkeypatch, ws / "fifo", ws / "sock", "/dev/tty", "/dev/zero")
+    env = {"AF_API_URL": local_server.base_url, "AF_PROJECT_ID": local_server.project_id}
+    args = ["upload", "--json", "--api-key-file", "af.key", "--journal", "journal.sqlite3"]
+    for root in roots:
+        args += ["--attachments-root", root]
+    started = time.monotonic()
+    result = CliRunner().invoke(main, [*args, str(report)], env=env)
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 0, result.stderr
+    assert spy.opened == []  # the FIFO, the socket and the devices were never opened
+    summary = json.loads(result.stdout)
+    left_out = [line for line in result.stderr.splitlines() if "left out:" in line]
+    assert len(left_out) == 2 * len(refs)  # one line each, from the marker and the property
+    assert summary["artifacts_left_out"] == 2 * len(refs)
+    for ref in refs:
+        assert sum(f"[[ATTACHMENT|{ref}]] left out: " in line for line in left_out) == 1, ref
+        assert sum(f'value="{ref}"> left out: ' in line for line in left_out) == 1, ref
+    for ref in OWN_FILES:
+        assert f"[[ATTACHMENT|{ref}]] left out: junit2af's own" in result.stderr, ref
+    stored = local_server.admin.artifacts()
+    assert sorted(a["label"] for a in stored) == ["fine.txt", "stdout.log"]
+    for artifact in stored:
+        data = local_server.admin.artifact_bytes(artifact["artifact_id"]) or b""
+        assert b"SECRET" not in data.replace(b"[[ATTACHMENT|", b"")
+        assert local_server.api_key.encode() not in data
+
+
+def test_the_journal_of_an_earlier_upload_is_never_attached(secrets_workspace, local_server):
+    ws = secrets_workspace
+    (ws / "journal.sqlite3").unlink()
+    report = secrets_report(ws, ["journal.sqlite3", "journal.sqlite3.lock"])
+    env = {
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": local_server.api_key,
+        "AF_PROJECT_ID": local_server.project_id,
+    }
+    args = ["upload", "--json", "--journal", "journal.sqlite3", str(report)]
+    first = CliRunner().invoke(main, args, env=env)
+    assert first.exit_code == 0, first.stderr
+    assert (ws / "journal.sqlite3").stat().st_size > 0  # now a real journal
+    again = CliRunner().invoke(main, [*args[:-1], "--new-run", str(report)], env=env)
+    assert again.exit_code == 0, again.stderr
+    assert "[[ATTACHMENT|journal.sqlite3]] left out: junit2af's own" in again.stderr
+    labels = {a["label"] for a in local_server.admin.artifacts()}
+    assert not labels & {"journal.sqlite3", "journal.sqlite3.lock"}
+
+
+def test_a_fifo_without_writer_does_not_block_an_upload(secrets_workspace, local_server):
+    """End to end, in a process of its own: a blocking open of the FIFO would hang."""
+    ws = secrets_workspace
+    report = secrets_report(ws, ["fifo", "sock", "/dev/tty"])
+    env = {
+        **os.environ,
+        "AF_API_URL": local_server.base_url,
+        "AF_API_KEY": local_server.api_key,
+        "AF_PROJECT_ID": local_server.project_id,
+    }
+    command = [sys.executable, "-m", "junit2af", "parse", str(report)]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, err
+    assert err.count("left out: not a regular file") == 4  # fifo, socket x2 (marker, prop)
+    assert "[[ATTACHMENT|/dev/tty]] left out: points outside" in err
+    assert "fifo" not in "".join(a["label"] for a in json.loads(out.splitlines()[0])["artifacts"])
+
+
+def test_a_flood_of_references_is_read_up_to_a_cap(tmp_path, monkeypatch):
+    from junit2af.artifacts import MAX_REFERENCES
+
+    monkeypatch.chdir(tmp_path)
+    markers = "".join(f"[[ATTACHMENT|nope{i}.png]]\n" for i in range(20_000))
+    report = tmp_path / "flood.xml"
+    report.write_text(
+        f'<testsuite name="s"><testcase classname="c" name="t"><system-out>{markers}'
+        "</system-out></testcase></testsuite>"
+    )
+    result = CliRunner().invoke(main, ["parse", str(report)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == MAX_REFERENCES + 1
+    assert lines[-1] == (
+        f"junit2af: warning: c.t: {20_000 - MAX_REFERENCES} more attachment reference(s) "
+        f"left out unread (at most {MAX_REFERENCES} are read per result)"
+    )
