@@ -50,13 +50,13 @@ class Fitting:
         parts = []
         if self.metadata_cut:
             parts.append(
-                f"the metadata of {self.metadata_cut} record(s) was cut to "
+                f"the metadata of {self.metadata_cut} record(s) was truncated to "
                 f"{MAX_METADATA_BYTES // 1024} KiB"
             )
         if self.values_cut:
             parts.append(
                 f"{self.values_cut} metadata value(s) longer than {MAX_VALUE_CHARS} characters "
-                "were cut"
+                "were truncated"
             )
         if self.characters_replaced:
             parts.append(

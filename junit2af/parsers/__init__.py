@@ -19,6 +19,7 @@ refusal names what the file looks like and the nearest supported way.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Callable, Iterator
@@ -260,6 +261,7 @@ LOOKS_LIKE: tuple[tuple[Callable[[Head], bool], LooksLike], ...] = (
 )
 
 
+@functools.cache
 def _module(family: str) -> ModuleType:
     return importlib.import_module(f"junit2af.parsers.{family}")
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from hostile_helpers import invoke, server_env
 
-LEAD = pytest.mark.xfail(strict=True, reason="lead: issue 11 items 5-6")
 #: The documented cap of a record's metadata (issue 11 item 5), with room for its marker.
 METADATA_CAP = 64 * 1024 + 1024
 
@@ -61,7 +59,6 @@ def _write_xml(path: Path, head: str, repeat: str, count: int, tail: str) -> Pat
     return path
 
 
-@LEAD
 def test_a_huge_attribute_is_capped_before_anything_is_sent(local_server, tmp_path):
     report = _write_xml(
         tmp_path / "attr.xml",
@@ -75,7 +72,6 @@ def test_a_huge_attribute_is_capped_before_anything_is_sent(local_server, tmp_pa
     assert "metadata" in result.stderr and "truncated" in result.stderr
 
 
-@LEAD
 def test_many_suite_properties_are_capped_per_record(local_server, tmp_path):
     props = "".join(f'<property name="p{i}" value="value-{i}"/>' for i in range(20_000))
     report = tmp_path / "props.xml"
@@ -103,7 +99,6 @@ def _pytest_json(name: str, longrepr: str) -> str:
     return json.dumps(report)
 
 
-@LEAD
 def test_a_lone_surrogate_in_a_pytest_json_name_is_decided_by_the_first_pass(
     local_server, tmp_path
 ):
@@ -113,7 +108,6 @@ def test_a_lone_surrogate_in_a_pytest_json_name_is_decided_by_the_first_pass(
     assert_sendable(upload(local_server, tmp_path, report), local_server)
 
 
-@LEAD
 def test_a_lone_surrogate_in_a_reportlog_longrepr_is_decided_by_the_first_pass(
     local_server, tmp_path
 ):
@@ -155,7 +149,6 @@ def test_a_nul_in_a_json_name_reaches_the_api_as_escaped_text(local_server, tmp_
     assert result.exit_code == 0
 
 
-@LEAD  # the 100 000-character node id is copied whole into metadata.nodeid
 def test_names_and_messages_of_any_length_fit_the_api(local_server, tmp_path):
     report = tmp_path / "report.json"
     report.write_text(_pytest_json("t" * 100_000, "m\u00e9" * 100_000))
