@@ -99,8 +99,9 @@ def test_deeper_files_that_are_no_reports_are_left_alone(tree):
 
 
 def test_absolute_paths_are_named_absolute(tree):
-    write(tree, "r/a/TEST-1.xml", "r/a/b/c/TEST-2.xml")
+    write(tree, "r/a/TEST-1.xml", "r/d/TEST-3.xml", "r/a/b/c/TEST-2.xml")
     args = bash_expands(tree, f"{tree}/r/**/*.xml")
+    assert len(args) == 2
     message = shell_expansion_warning(args)
     assert message is not None
     assert f"but not {tree}/r/a/b/c/TEST-2.xml:" in message
@@ -117,3 +118,10 @@ def test_the_search_is_bounded(tree):
 def test_globs_stdin_and_missing_paths_are_ignored(tree):
     write(tree, "r/a/TEST-0.xml", "r/a/b/TEST-1.xml")
     assert shell_expansion_warning(["-", "r/**/*.xml", "missing.xml"]) is None
+
+
+def test_one_absolute_path_is_a_file_a_script_knows(tree):
+    # A single absolute path is how scripts and tests name a file: no warning, even when
+    # reports lie at other depths beside it.
+    write(tree, "r/a/TEST-1.xml", "r/a/b/c/TEST-2.xml")
+    assert shell_expansion_warning([f"{tree}/r/a/TEST-1.xml"]) is None
