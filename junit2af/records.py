@@ -64,7 +64,8 @@ class SourceRef:
     line: int | None = None
 
     def display(self) -> str:
-        name = f"{self.path}!{self.member}" if self.member else self.path
+        path = "<stdin>" if self.path == "-" else self.path
+        name = f"{path}!{self.member}" if self.member else path
         return f"{name}:{self.line}" if self.line is not None else name
 
 
