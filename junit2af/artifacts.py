@@ -419,7 +419,7 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
         item = _text_planned(output, "output")
         if item:
             planned.append(item)
-    report_dir = os.path.dirname(os.path.abspath(record.source.path))
+    report_dir: str | None = os.path.dirname(os.path.abspath(record.source.path))
     if record.source.member is not None or record.source.path == "-":
         report_dir = None
     refused = 0

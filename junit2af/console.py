@@ -539,7 +539,7 @@ def print_parsed(console: Console, paths: Sequence[str], read: Any, *, summary: 
     """``junit2af parse``: each record as a JSON line (or counts per report); returns the
     exit status (3 when a report was refused; the others are still read)."""
     from junit2af.errors import ExitStatus, InputError
-    from junit2af.inputs import expand_inputs
+    from junit2af.inputs import ReportInput, expand_inputs
     from junit2af.reports import ReportSet
 
     failed: list[InputError] = []
@@ -549,7 +549,7 @@ def print_parsed(console: Console, paths: Sequence[str], read: Any, *, summary: 
         console.error(str(error))
 
     skips = SkipCounter(console)
-    inputs = []
+    inputs: list[ReportInput] = []
     for path in paths:  # a bad path does not stop the others
         try:
             inputs.extend(expand_inputs([path], on_skip=skips))

@@ -122,7 +122,11 @@ def _regular_file_input(path: str) -> ReportInput:
             display=path,
             path=path,
             mtime=mtime,
-            _opener=lambda: _capped(gzip.open(path, "rb"), path, info.st_size),
+            _opener=lambda: _capped(
+                gzip.open(path, "rb"),  # type: ignore[arg-type]
+                path,
+                info.st_size,
+            ),
             size=info.st_size * 4,  # a guess: gzip'd reports shrink about that much
         )
     return ReportInput(

@@ -337,7 +337,7 @@ class ApiApp:
             state = self.signer.read_page_token(token)
             if state is None or not isinstance(state.get("after"), int):
                 raise bad_request("invalid page_token")
-            after = int(state["after"])  # type: ignore[arg-type]
+            after = int(state["after"])  # type: ignore[call-overload]
         assert call.team_id is not None
         rows = self.store.list_projects(call.team_id, after, size + 1)
         page, more = rows[:size], len(rows) > size
@@ -669,7 +669,7 @@ class ApiApp:
                 f"body is {length} bytes, the artifact declared size_bytes={row['size_bytes']}"
             )
         try:
-            sha256 = self.blobs.write(object_id, request.stream, length)
+            sha256 = self.blobs.write(object_id, request.stream, length)  # type: ignore[arg-type]
         except (ShortBody, ClientDisconnected):
             raise bad_request("request body ended early") from None
         with self.store.transaction():

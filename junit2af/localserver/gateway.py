@@ -239,12 +239,13 @@ class KeepAliveServer(socketserver.ThreadingMixIn, HTTPServer):
         self.app = app
         self._connections: dict[Any, threading.Thread] = {}
         self._connections_lock = threading.Lock()
-        super().__init__(get_sockaddr(host, port, self.address_family), KeepAliveHandler)
+        address: Any = get_sockaddr(host, port, self.address_family)  # (host, port) or a path
+        super().__init__(address, KeepAliveHandler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), which can wait seconds on DNS.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self.server_address[:2]  # type: ignore[assignment]
 
     @property
     def port(self) -> int:

@@ -269,7 +269,8 @@ class Store:
         return None if row is None else (row["team_id"], bool(row["can_write"]))
 
     def teams(self) -> list[dict[str, Any]]:
-        return [decode_row(r) for r in self._all("SELECT * FROM teams ORDER BY created_at")]
+        rows = self._all("SELECT * FROM teams ORDER BY created_at")
+        return [team for r in rows if (team := decode_row(r)) is not None]
 
     def list_projects(self, team_id: str, after_seq: int, limit: int) -> list[sqlite3.Row]:
         return self._all(
