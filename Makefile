@@ -17,6 +17,7 @@ demo: $(BIN)/junit2af
 
 test: $(BIN)/junit2af
 	$(BIN)/python -m ruff check junit2af tests benchmarks
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/junit2af

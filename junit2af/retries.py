@@ -60,7 +60,7 @@ class DeadlineRetry(Retry):
         kwargs.setdefault("started", self.started if self.started is not None else time.monotonic())
         kwargs.setdefault("retry_after_cap", self.retry_after_cap)
         kwargs.setdefault("on_retry", self.on_retry)
-        return super().new(**kwargs)  # type: ignore[return-value]
+        return super().new(**kwargs)
 
     def sleep(self, response: Any = None) -> None:
         # ``Retry-After: 0`` (or a short one) must not turn a retry into an immediate

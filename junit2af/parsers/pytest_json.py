@@ -347,6 +347,7 @@ def _collector_record(
     metadata.update(file_and_line(nodeid, nodeid.split("::", 1)[0] or None, None))
     if session_start is not None:
         metadata["time_source"] = "session_start"
+    message: str | None
     if outcome == "failed":
         status = Status.FAILED
         message = failure_message(None, longrepr) or "collection failed"
