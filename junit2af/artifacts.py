@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import mimetypes
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -280,8 +281,12 @@ class AttachmentPolicy:
                 info = os.fstat(handle.fileno())
             finally:
                 handle.close()
-            content_type = mimetypes.guess_type(real)[0] or "application/octet-stream"
-            label = os.path.basename(real)[:255] or "attachment"
+            content_type = (
+                _clean_content_type(ref.content_type)
+                or mimetypes.guess_type(real)[0]
+                or "application/octet-stream"
+            )
+            label = _clean_label(ref.label) or os.path.basename(real)[:255] or "attachment"
             return PlannedArtifact(
                 label=label,
                 kind=kind_for_content_type(content_type),
@@ -293,6 +298,21 @@ class AttachmentPolicy:
                 inode=info.st_ino,
             )
         raise AttachmentError(last_error)
+
+
+_CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,100}/[A-Za-z0-9!#$&^_.+-]{1,100}$")
+
+
+def _clean_content_type(value: str | None) -> str | None:
+    """A report's declared type, when it is a plain ``type/subtype`` (else guess)."""
+    value = (value or "").split(";", 1)[0].strip()
+    return value.lower() if _CONTENT_TYPE.match(value) else None
+
+
+def _clean_label(value: str | None) -> str | None:
+    """A report's name for an attachment, on one line and within the API's 255."""
+    text = " ".join((value or "").split())
+    return text[:255] if text else None
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -12,6 +12,7 @@ import glob
 import gzip
 import io
 import os
+import re
 import stat
 import sys
 import tarfile
@@ -437,12 +438,20 @@ def _expand_one(
         yield from _recognised(inputs, recognise, on_skip)
 
 
+#: Allure keeps attachments beside its results as ``<uuid>-attachment.<ext>``.
+_ALLURE_ATTACHMENT = re.compile(r"^[0-9a-fA-F-]{36}-attachment(\.[\w.-]+)?$")
+
+
 def _recognised(
     inputs: Iterator[ReportInput], recognise: bool, on_skip: OnSkip | None
 ) -> Iterator[ReportInput]:
     for report in inputs:
         if not recognise:
             yield report
+            continue
+        if _ALLURE_ATTACHMENT.match(os.path.basename(report.member or report.path)):
+            # Files a test attached, kept beside Allure's results: never reports of
+            # their own (one may even be a report a test attached), and not worth a word.
             continue
         try:
             with report.open() as stream:

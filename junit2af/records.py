@@ -74,11 +74,16 @@ class AttachmentRef:
     """A file a report points at (``[[ATTACHMENT|path]]``, an attachment property).
 
     Unresolved: the uploader resolves ``path`` within an allowed root before reading it.
-    ``marker`` is the text of the reference as written, for warnings.
+    ``marker`` is the text of the reference as written, for warnings. ``label`` and
+    ``content_type``, when the report gives them (Allure's ``name`` and ``type``,
+    Playwright's ``name`` and ``contentType``), name the artifact instead of the file name
+    and its extension.
     """
 
     path: str
     marker: str
+    label: str | None = None
+    content_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

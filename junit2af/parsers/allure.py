@@ -327,9 +327,14 @@ class _Reader:
                 self.dropped_attachments += 1
                 continue
             name = _str(item.get("name")) or source
+            extension = os.path.splitext(source)[1]
+            label = name if name.endswith(extension) or not extension else name + extension
             self.attachments.append(
                 AttachmentRef(
-                    path=source, marker=f"attachment {clip_code_points(name, 100)!r} ({source})"
+                    path=source,
+                    marker=f"attachment {clip_code_points(name, 100)!r} ({source})",
+                    label=label,
+                    content_type=_str(item.get("type")),
                 )
             )
 
