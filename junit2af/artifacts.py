@@ -322,6 +322,12 @@ def _inside(path: str, folder: str) -> bool:
         return False
 
 
+# O_NONBLOCK and O_NOCTTY are POSIX (a FIFO that slips past the stat check does not hang
+# the open); Windows has neither, and needs O_BINARY or CRLF is translated and ^Z ends it.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _open_checked(path: str, policy: AttachmentPolicy | None) -> BinaryIO:
     """Open ``path`` and check the opened descriptor, not just the name: a symlink swapped
     in between the check and the open cannot lead outside the roots. A device, FIFO or
@@ -334,7 +340,7 @@ def _open_checked(path: str, policy: AttachmentPolicy | None) -> BinaryIO:
     if not stat.S_ISREG(before.st_mode):
         raise AttachmentError("not a regular file")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
     except OSError as error:
         raise AttachmentError(f"cannot open: {error.strerror}") from None
     try:
@@ -347,7 +353,8 @@ def _open_checked(path: str, policy: AttachmentPolicy | None) -> BinaryIO:
         )
         if reason:
             raise AttachmentError(reason)
-        os.set_blocking(fd, True)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

@@ -19,8 +19,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 NO_FCNTL = """
@@ -141,11 +139,6 @@ ATTACHING_REPORT = """<?xml version="1.0"?>
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="artifacts.py:289: os.O_NONBLOCK (and os.set_blocking at :302 before Python 3.12) "
-    "do not exist on Windows: every attachment upload is an internal error (exit 70)",
-)
 def test_upload_with_attachments_works_with_a_windows_like_os(local_server, tmp_path):
     env = environment(tmp_path, WINDOWS_LIKE, local_server)
     (tmp_path / "screen.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
