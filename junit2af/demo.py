@@ -90,6 +90,7 @@ def upload_samples(
         Uploader(settings, progress=progress) as uploader,
     ):
         report = uploader.upload(reports)
+        report.results_file = None  # read here, then gone with the demo's folder
         outcome = DemoOutcome(report, server.base_url)
         lines = [json.loads(line) for line in results_file.read_text("utf-8").splitlines()]
         chosen = next(
