@@ -14,7 +14,6 @@ untouched.
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -62,20 +61,26 @@ class SanitizingReader:
 
     Only documents that are (or claim to be) UTF-8 are rewritten; UTF-16/32 (BOM) and
     documents declaring another encoding pass through untouched and lxml judges them.
+
+    Most reports are clean, so each chunk is first checked with C-speed byte operations
+    (``isascii``/strict UTF-8 decoding, deleting the forbidden control bytes with
+    ``bytes.translate``, a search for character references): a clean chunk passes through
+    as it is. Only a chunk holding something to replace is decoded (``surrogateescape``),
+    cleaned and encoded again. Chunks are cut where no UTF-8 sequence and no character
+    reference is split, so both paths give the bytes the whole document would give.
     """
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self.replaced = 0  # characters replaced, for the warning
         self.bom_conflict: str | None = None  # the declared encoding a BOM overrides
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        self._pending = ""  # decoded text held back: a char reference may be split
-        self._out = b""
+        self._carry = b""  # bytes held back: a UTF-8 sequence or char reference may be split
+        self._out: list[bytes] = []
         self._eof = False
         head = raw.read(_CHUNK)
         self._passthrough = self._is_foreign_encoding(head)
         self.bom_conflict = _bom_conflict(head)
-        self._head = head
+        self._head: bytes | None = head
 
     @staticmethod
     def _is_foreign_encoding(head: bytes) -> bool:
@@ -104,35 +109,90 @@ class SanitizingReader:
             cleaned = _CHAR_REF.sub(self._fix_char_ref, cleaned)
         return cleaned
 
+    def _sanitized(self, data: bytes) -> bytes:
+        """``data`` (no split sequence at either end) as valid XML character data."""
+        if _is_clean(data):
+            return data
+        return self._clean(data.decode("utf-8", "surrogateescape")).encode("utf-8")
+
     def _fill(self) -> None:
         chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
         self._head = None
         if self._passthrough:
-            self._out += chunk
+            if chunk:
+                self._out.append(chunk)
             self._eof = not chunk
             return
-        if chunk:
-            text = self._pending + self._decoder.decode(chunk)
-            # Hold back a possible partial character reference at the end.
-            cut = text.rfind("&")
-            if cut != -1 and len(text) - cut < 16 and ";" not in text[cut:]:
-                self._pending, text = text[cut:], text[:cut]
-            else:
-                self._pending = ""
-        else:
-            text = self._pending + self._decoder.decode(b"", final=True)
-            self._pending = ""
+        if not chunk:
             self._eof = True
-        self._out += self._clean(text).encode("utf-8")
+            data, self._carry = self._carry, b""
+        else:
+            data = self._carry + chunk if self._carry else chunk
+            cut = _safe_cut(data)
+            data, self._carry = data[:cut], data[cut:]
+        if data:
+            self._out.append(self._sanitized(data))
 
     def read(self, size: int = -1) -> bytes:
-        while not self._eof and (size < 0 or len(self._out) < size):
+        """Up to ``size`` bytes (all with -1); may return more than asked once a chunk is
+        ready, which lxml's readers accept (they buffer the rest), and avoids copies."""
+        while not self._eof and not self._out:
             self._fill()
         if size < 0:
-            data, self._out = self._out, b""
-        else:
-            data, self._out = self._out[:size], self._out[size:]
+            while not self._eof:
+                self._fill()
+        data = b"".join(self._out)
+        self._out = []
         return data
+
+
+#: The bytes XML 1.0 forbids in a UTF-8 document: C0 controls but tab, LF and CR.
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
+_CHAR_REF_BYTES = re.compile(rb"&\#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _is_clean(data: bytes) -> bool:
+    """True when ``data`` needs no replacement: valid UTF-8, no control characters, no
+    U+FFFE/U+FFFF, and no character reference to a code point XML forbids."""
+    if len(data.translate(None, _CONTROL_BYTES)) != len(data):
+        return False
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # lone surrogates (CESU-8) are refused here too
+        except UnicodeDecodeError:
+            return False
+        if b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:  # U+FFFE, U+FFFF
+            return False
+    if b"&#" in data:
+        for match in _CHAR_REF_BYTES.finditer(data):
+            hex_digits, dec_digits = match.groups()
+            value = int(hex_digits, 16) if hex_digits else int(dec_digits)
+            if not _valid_xml_code_point(value):
+                return False
+    return True
+
+
+def _safe_cut(data: bytes) -> int:
+    """Where ``data`` can be cut with no UTF-8 sequence or character reference split.
+
+    The tail after the cut is held back and read with the next chunk: an incomplete
+    UTF-8 sequence (a lead byte among the last three without all its continuation
+    bytes) and a ``&`` near the end without its ``;``.
+    """
+    cut = len(data)
+    for back in range(1, min(3, cut) + 1):
+        byte = data[-back]
+        if byte >= 0xC0:  # a lead byte: how long is its sequence?
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4 if byte < 0xF8 else 1
+            if back < needed:
+                cut -= back
+            break
+        if byte < 0x80:  # ASCII: nothing before it can be waiting for more
+            break
+    amp = data.rfind(b"&", max(0, cut - 16), cut)
+    if amp != -1 and b";" not in data[amp:cut]:
+        cut = amp
+    return cut
 
 
 def _bom_conflict(head: bytes) -> str | None:
