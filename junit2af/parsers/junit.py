@@ -22,7 +22,11 @@ from lxml import etree
 from junit2af.errors import InputError, UnsupportedFormatError
 from junit2af.parsers import Format, Head, detect
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.parsers.xmlsafe import (
+    HardenedTree,
+    SanitizingReader,
+    root_local_name,
+)
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     AttachmentRef,
@@ -75,6 +79,11 @@ NOT_RUN_STATUSES = frozenset(
 FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
 RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
 FAILURE_TAGS = frozenset({"failure", "error"})
+#: What a suite may hold directly besides test cases and suites (read at their end).
+_SUITE_CHILD_TAGS = frozenset({"properties", "system-out", "system-err", *FAILURE_TAGS})
+#: The elements the parse loop sees (any namespace: some writers add one); the others
+#: are read from their test case.
+_EVENT_TAGS = tuple(f"{{*}}{tag}" for tag in (*ROOT_TAGS, "testcase", *_SUITE_CHILD_TAGS))
 
 #: Repeated test cases within this many distinct names of each other are merged as
 #: attempts of one test (pytest-rerunfailures writes reruns right after the first try).
@@ -120,6 +129,9 @@ class _Suite:
     #: node-tap writes a summary <testcase> after each such suite (see _paired_summary)
     case_suites: dict[str, bool] = field(default_factory=dict)
     failed_any: bool = False  # a Failed record came out of it or its nested suites
+    element: etree._Element | None = None  # its element, while it is open
+    #: the metadata every record of the suite starts with (see _base_metadata)
+    base_metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -202,7 +214,6 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     reader = SanitizingReader(stream)
     suites: list[_Suite] = []
     open_case_line: int | None = None
-    last_line = 1
     seen_case = False
 
     def check_root(root: etree._Element) -> None:
@@ -227,74 +238,104 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 line=root.sourceline,
             )
 
-    events = iter_events(reader, ctx.report, on_root=check_root)
+    # Python sees only the elements it acts on (suites, test cases and what a suite holds
+    # directly); the rest is matched out in C. A document whose root is no suite, or
+    # starts past the first chunk, is read element by element (iter_events) instead.
+    filtered = root_local_name(reader.head) in ROOT_TAGS
+    tree = HardenedTree(reader, ctx.report, _EVENT_TAGS if filtered else None, on_root=check_root)
     try:
-        for event, element in events:
-            tag = _local(element.tag)
-            if event == "start":
-                last_line = element.sourceline or last_line
-                if tag in ROOT_TAGS:
-                    if suites:
-                        # A nested suite: first emit what the parent holds, to keep order.
-                        suites[-1].child_suites += 1
-                        yield from _flush(ctx, suites[-1])
-                    suites.append(_open_suite(ctx, element, suites))
-                elif tag == "testcase":
-                    open_case_line = element.sourceline
-                continue
-
-            # event == "end"
-            parent = element.getparent()
-            parent_tag = _local(parent.tag) if parent is not None else ""
-            if tag == "testcase":
-                seen_case = True
-                open_case_line = None
-                suite = suites[-1] if suites else None
-                if suite is None:  # pragma: no cover - root check makes this unreachable
-                    continue
-                attempt = _read_case(ctx, element, suite)
-                _release(element)
-                if _is_interrupted_placeholder(attempt, element):
-                    yield from _flush(ctx, suite)
-                    yield _interrupted_record(ctx, suite, attempt)
-                    continue
-                if attempt.name in suite.case_suites:
-                    yield from _flush(ctx, suite)
-                    summary = _paired_summary(ctx, suite, attempt)
-                    if summary is not None:
-                        yield summary
-                    continue
-                suite.own.cases += 1
-                suite.own.attempts += 1 + len(attempt.extra_attempts)
-                yield from _add_attempt(ctx, suite, attempt)
-            elif tag == "properties" and parent_tag in ROOT_TAGS and suites:
-                suites[-1].properties.update(_read_properties(element))
-                _release(element)
-            elif tag in ("system-out", "system-err") and parent_tag in ROOT_TAGS and suites:
-                text = _text_of(ctx, element)
-                if text.strip():
-                    label = "suite-stdout.log" if tag == "system-out" else "suite-stderr.log"
-                    suites[-1].output.append(_text_artifact(ctx, label, text))
-                _release(element)
-            elif tag in FAILURE_TAGS and parent_tag in ROOT_TAGS and suites:
-                # A harness wrote a failure outside any test case (a whole file crashed):
-                # it must not vanish.
-                yield from _flush(ctx, suites[-1])
-                yield _suite_failure_record(ctx, suites[-1], element)
-                suites[-1].emitted_any = True
-                _release(element)
-            elif tag in ROOT_TAGS and suites:
-                suite = suites.pop()
-                yield from _close_suite(ctx, suite)
-                if suites:
-                    parent = suites[-1]
-                    parent.emitted_any = parent.emitted_any or suite.emitted_any
-                    parent.nested.add(suite.own)
-                    parent.nested.add(suite.nested)
-                    parent.failed_any = parent.failed_any or suite.failed_any
-                    if suite.own.cases or suite.nested.cases:
-                        parent.case_suites[suite.name] = suite.failed_any
-                _release(element)
+        try:
+            for event, element in tree.events:
+                if event == "end":
+                    tag = element.tag
+                    if tag.__class__ is not str:
+                        continue
+                    if "}" in tag:
+                        tag = tag.rsplit("}", 1)[-1]
+                    if tag == "testcase":
+                        seen_case = True
+                        open_case_line = None
+                        suite = suites[-1] if suites else None
+                        if suite is None:  # pragma: no cover - root check makes this unreachable
+                            continue
+                        tree.before_release(element)
+                        attempt = _read_case(ctx, element, suite)
+                        _release(element)
+                        if not attempt.name and _is_interrupted_placeholder(attempt, element):
+                            yield from _flush(ctx, suite)
+                            yield _interrupted_record(ctx, suite, attempt)
+                            continue
+                        if attempt.name in suite.case_suites:
+                            yield from _flush(ctx, suite)
+                            summary = _paired_summary(ctx, suite, attempt)
+                            if summary is not None:
+                                yield summary
+                            continue
+                        own = suite.own
+                        own.cases += 1
+                        own.attempts += 1 + len(attempt.extra_attempts)
+                        yield from _add_attempt(ctx, suite, attempt)
+                    elif tag in _SUITE_CHILD_TAGS:
+                        # Only directly in a suite (the innermost open one): inside a
+                        # test case these are the test case's, read with it.
+                        if not suites or element.getparent() is not suites[-1].element:
+                            continue
+                        suite = suites[-1]
+                        tree.before_release(element)
+                        if tag == "properties":
+                            suite.properties.update(_read_properties(element))
+                            suite.base_metadata = None
+                        elif tag in FAILURE_TAGS:
+                            # A harness wrote a failure outside any test case (a whole file
+                            # crashed): it must not vanish.
+                            yield from _flush(ctx, suite)
+                            yield _suite_failure_record(ctx, suite, element)
+                            suite.emitted_any = True
+                        else:
+                            text = _text_of(ctx, element)
+                            if text and not text.isspace():
+                                label = "suite-stdout.log"
+                                if tag == "system-err":
+                                    label = "suite-stderr.log"
+                                suite.output.append(_text_artifact(ctx, label, text))
+                        _release(element)
+                    elif tag in ROOT_TAGS and suites:
+                        tree.before_release(element)
+                        suite = suites.pop()
+                        yield from _close_suite(ctx, suite)
+                        if suites:
+                            parent = suites[-1]
+                            parent.emitted_any = parent.emitted_any or suite.emitted_any
+                            parent.nested.add(suite.own)
+                            parent.nested.add(suite.nested)
+                            parent.failed_any = parent.failed_any or suite.failed_any
+                            if suite.own.cases or suite.nested.cases:
+                                parent.case_suites[suite.name] = suite.failed_any
+                        _release(element)
+                elif event == "start":
+                    if tree.xinclude_declared:
+                        tree.check_name(element)
+                    tag = element.tag
+                    if tag.__class__ is not str:
+                        continue
+                    if "}" in tag:
+                        tag = tag.rsplit("}", 1)[-1]
+                    if tag == "testcase":
+                        open_case_line = element.sourceline
+                    elif tag in ROOT_TAGS:
+                        if suites:
+                            tree.check_start(element)
+                            # A nested suite: first emit what the parent holds, to keep order.
+                            suites[-1].child_suites += 1
+                            yield from _flush(ctx, suites[-1])
+                        else:
+                            tree.start_root(element)
+                        suites.append(_open_suite(ctx, element, suites))
+                else:  # start-ns
+                    tree.declared(element)
+            tree.finish()
+        except etree.XMLSyntaxError as error:
+            raise tree.syntax_error(error) from None
     except InputError as error:
         if not options.salvage or error.line is None or isinstance(error, UnsupportedFormatError):
             raise
@@ -304,6 +345,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         # was cut off. Never a pass.
         for suite in reversed(suites):
             yield from _flush(ctx, suite)
+        last_line = tree.last_started_line() or 1
         yield _truncated_record(ctx, suites, open_case_line or last_line, error)
         return
 
@@ -349,6 +391,7 @@ def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) ->
         properties=inherited,
         line=element.sourceline,
         repeats_are_reruns=_written_by_pytest(element, suites),
+        element=element,
     )
 
 

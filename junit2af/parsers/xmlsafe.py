@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -81,6 +81,8 @@ class SanitizingReader:
         self._passthrough = self._is_foreign_encoding(head)
         self.bom_conflict = _bom_conflict(head)
         self._head: bytes | None = head
+        #: the first bytes of the raw stream (for :func:`root_local_name`)
+        self.head = head
 
     @staticmethod
     def _is_foreign_encoding(head: bytes) -> bool:
@@ -290,3 +292,212 @@ def _check_doctype(path: str, root: etree._Element) -> None:
             "the document's DTD declares entities (entity expansion attack?); refused",
             line=1,
         )
+
+
+def root_local_name(head: bytes) -> str | None:
+    """The local name of the root element when its start tag is within ``head``.
+
+    None when it is not, or when ``head`` is not well-formed up to it (the caller then
+    reads the document with :func:`iter_events`, which says what is wrong). The probe is
+    a throwaway parser with the same hardened options.
+    """
+    probe = etree.XMLPullParser(events=("start",), **SAFE_XML_OPTIONS)
+    try:
+        for offset in range(0, len(head), 8192):
+            probe.feed(head[offset : offset + 8192])
+            for _, element in probe.read_events():
+                tag = element.tag
+                return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else None
+    except etree.XMLSyntaxError:
+        return None
+    return None
+
+
+class HardenedTree:
+    """Hardened ``iterparse`` that hands Python only the elements named in ``tags``.
+
+    The tag filter runs in C: the elements in between (a test case's output, its
+    ``<skipped>``, unknown elements) cost no Python at all, where :func:`iter_events`
+    makes two Python iterations of every element. The checks :func:`iter_events` makes at
+    each start tag (nesting depth, XInclude) are made here on every element as it leaves
+    the tree: the caller calls :meth:`before_release` on each element it frees (which
+    checks it, its subtree and the preceding siblings the release deletes), and
+    :meth:`finish` at the end. A document that breaks them is refused with the same
+    message and the line of the same element, only later: when the enclosing element is
+    released rather than at the offending start tag (libxml2 stops at 2048 levels
+    itself, so a deep document cannot grow unchecked meanwhile). The root element must
+    be one of ``tags`` (see :func:`root_local_name`): the caller passes it to
+    :meth:`start_root` at its start event, for the DOCTYPE checks.
+
+    Iterate :attr:`events` directly (no generator in between): it yields ``("start",
+    element)``, ``("end", element)`` and ``("start-ns", (prefix, uri))``, the last to be
+    passed to :meth:`declared`. ``lxml.etree.XMLSyntaxError`` is for the caller to turn
+    into :func:`syntax_error`.
+
+    With ``tags=None`` it is :func:`iter_events` (every element, each checked at its start
+    tag) with the same interface; :meth:`before_release` then only keeps what
+    :meth:`last_started_line` needs.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        path: str,
+        tags: tuple[str, ...] | None,
+        *,
+        on_root: Callable[[etree._Element], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.filtered = tags is not None
+        self._on_root = on_root
+        self.events: Iterator[tuple[str, Any]]
+        if tags is not None:
+            self.events = etree.iterparse(
+                stream, events=("start", "end", "start-ns"), tag=tags, **SAFE_XML_OPTIONS
+            )
+        else:
+            self.events = iter_events(stream, path, on_root=self._keep_root)
+        #: the XInclude namespace was declared: element names are checked
+        self.xinclude_declared = False
+        self._root: etree._Element | None = None
+        self._parent: etree._Element | None = None  # the last parent whose depth is known
+        self._parent_depth = 0
+        self._released: etree._Element | None = None  # the last element released...
+        self._released_leaf: etree._Element | None = None  # ...and its last descendant
+
+    def _keep_root(self, root: etree._Element) -> None:
+        self._root = root
+        if self._on_root is not None:
+            self._on_root(root)
+
+    def start_root(self, root: etree._Element) -> None:
+        """The root's start event (filtered mode): DOCTYPE checks, then ``on_root``."""
+        if self.filtered:
+            _check_doctype(self.path, root)
+            self.check_name(root)
+            self._keep_root(root)
+
+    def declared(self, namespace: tuple[str, str]) -> None:
+        """A ``start-ns`` event: an XInclude declaration turns on the name checks."""
+        if namespace[1].startswith(XINCLUDE_NS):
+            self.xinclude_declared = True
+
+    def check_name(self, element: etree._Element) -> None:
+        """Refuse an XInclude element (only once the namespace has been declared)."""
+        if self.xinclude_declared:
+            tag = element.tag
+            if isinstance(tag, str) and tag.startswith("{" + XINCLUDE_NS):
+                raise InputError(
+                    self.path,
+                    "XInclude is not allowed in a report; refused",
+                    line=element.sourceline,
+                )
+
+    def _too_deep(self, element: etree._Element) -> InputError:
+        return InputError(
+            self.path,
+            f"elements nested deeper than {MAX_DEPTH} levels; refused",
+            line=element.sourceline,
+        )
+
+    def _depth(self, element: etree._Element) -> tuple[etree._Element | None, int]:
+        """The parent of ``element`` and the depth of ``element`` (the root's is 1)."""
+        parent = element.getparent()
+        if parent is None:
+            return None, 1
+        if parent is not self._parent:
+            self._parent = parent
+            self._parent_depth = 1 + sum(1 for _ in parent.iterancestors())
+        return parent, self._parent_depth + 1
+
+    def _too_deep_at(self, element: etree._Element, depth: int) -> InputError:
+        """The refusal for ``element`` at ``depth`` > MAX_DEPTH: the first element too deep
+        is its ancestor at MAX_DEPTH + 1."""
+        ancestors = [element, *element.iterancestors()]
+        return self._too_deep(ancestors[depth - MAX_DEPTH - 1])
+
+    def check_start(self, element: etree._Element) -> None:
+        """Check the depth of an element at its start event (filtered mode; for suites,
+        which nest: a nesting bomb of them is refused where iter_events refuses it)."""
+        if self.filtered:
+            _, depth = self._depth(element)
+            if depth > MAX_DEPTH:
+                raise self._too_deep_at(element, depth)
+
+    def syntax_error(self, error: etree.XMLSyntaxError) -> InputError:
+        """:func:`syntax_error`, unless what was read before the error breaks a check:
+        iter_events would have refused that first (and libxml2's own limit of 2048
+        levels, which a chain of unseen elements can reach before any check of ours, is
+        then refused in our words)."""
+        if self.filtered and self._root is not None:
+            try:
+                self._check_subtree(self._root, 1)
+            except InputError as refusal:
+                return refusal
+        return syntax_error(self.path, error)
+
+    def _check_subtree(self, element: etree._Element, depth: int) -> None:
+        """``element`` at ``depth`` and everything in it, in document order."""
+        if depth > MAX_DEPTH:
+            raise self._too_deep(element)
+        self.check_name(element)
+        if not len(element):
+            return
+        depths = {element: depth}
+        for node in element.iterdescendants():
+            parent = node.getparent()
+            level = depths[parent] + 1
+            if level > MAX_DEPTH:
+                raise self._too_deep(node)
+            self.check_name(node)
+            if len(node):
+                depths[node] = level
+
+    def before_release(self, element: etree._Element) -> None:
+        """Check what releasing ``element`` frees: its preceding siblings (deleted with
+        it) and its own subtree (cleared). Call it just before the release."""
+        if self.filtered:
+            parent, depth = self._depth(element)
+            if depth > MAX_DEPTH:
+                raise self._too_deep_at(element, depth)
+            if parent is not None:
+                released = self._released
+                for sibling in element.itersiblings(preceding=True):
+                    if sibling is not released:
+                        # In document order: the siblings were read back to front.
+                        for earlier in reversed([sibling, *sibling.itersiblings(preceding=True)]):
+                            if earlier is not released:
+                                self._check_subtree(earlier, depth)
+                    break
+            self._check_subtree(element, depth)
+        # What the salvage of a truncated report needs: the last element started.
+        node = element
+        while True:
+            if node is self._released:
+                node = self._released_leaf
+                break
+            if not len(node):
+                break
+            node = node[-1]
+        self._released, self._released_leaf = element, node
+
+    def finish(self) -> None:
+        """Check what is left of the tree at the end of the document."""
+        if self.filtered and self._root is not None:
+            self._check_subtree(self._root, 1)
+
+    def last_started_line(self) -> int | None:
+        """The line of the last element whose start tag was read (for a truncated
+        report): the last element in document order, or, when that one was released
+        (cleared), the last element it held."""
+        if self._root is None:
+            return None
+        node = self._root
+        while True:
+            if node is self._released:
+                node = self._released_leaf
+                break
+            if not len(node):
+                break
+            node = node[-1]
+        return node.sourceline if node is not None else None
