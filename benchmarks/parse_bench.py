@@ -145,6 +145,19 @@ class Run:
     lines: int  # what it printed: records (junit2af) or the count (bare loop)
 
 
+#: Runs a command and writes its exit status, user and sys CPU seconds and peak RSS (KB).
+#: The measuring process is this small one, not the benchmark: Linux counts the RSS a
+#: process had when it forked into its child's ``ru_maxrss``.
+MEASURE = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime} {usage.ru_stime} "
+                 f"{usage.ru_maxrss}")
+"""
+
+
 class Runner:
     """Runs children with a warm private bytecode cache; measures them with wait4."""
 
@@ -156,17 +169,25 @@ class Runner:
         self.junit2af = [sys.executable, "-m", "junit2af", "parse"]
 
     def run(self, command: list[str]) -> Run:
+        usage = self.out.with_suffix(".usage")
         with open(self.out, "wb") as sink:
-            child = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE, env=self.env)
-            assert child.stderr is not None
-            errors = child.stderr.read()
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            raise SystemExit(f"{command} failed ({child.returncode}): {errors.decode()}")
-        data = self.out.read_bytes()
-        lines = data.count(b"\n") if command[:4] == self.junit2af else int(data)
-        return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, lines)
+            done = subprocess.run(
+                [sys.executable, "-c", MEASURE, str(usage), *command],
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                check=False,
+            )
+        status, user, system, rss = usage.read_text().split()
+        if done.returncode != 0 or status != "0":
+            raise SystemExit(f"{command} failed ({status}): {done.stderr.decode()}")
+        lines = 0
+        with open(self.out, "rb") as output:
+            for block in iter(lambda: output.read(1 << 20), b""):
+                lines += block.count(b"\n")
+        if command[:4] != self.junit2af:
+            lines = int(self.out.read_text())
+        return Run(float(user) + float(system), int(rss) / 1024, lines)
 
     def ours(self, path: Path) -> Run:
         return self.run([*self.junit2af, str(path)])
