@@ -258,8 +258,9 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                         suite = suites[-1] if suites else None
                         if suite is None:  # pragma: no cover - root check makes this unreachable
                             continue
-                        tree.before_release(element)
-                        attempt = _read_case(ctx, element, suite)
+                        children = list(element)
+                        tree.before_release(element, children)
+                        attempt = _read_case(ctx, element, suite, children)
                         _release(element)
                         if not attempt.name and _is_interrupted_placeholder(attempt, element):
                             yield from _flush(ctx, suite)
@@ -544,7 +545,12 @@ def _first_line(text: str | None) -> str | None:
     return None
 
 
-def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attempt:
+def _read_case(
+    ctx: _Context,
+    element: etree._Element,
+    suite: _Suite,
+    children: list[etree._Element] | None = None,
+) -> _Attempt:
     # The hot path of a large report: attributes are read once, children in one pass,
     # and the common case (no timestamp, no properties, no extra attributes) does no
     # more than it must. The rules are those of the README's mapping table.
@@ -579,7 +585,7 @@ def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attemp
     stderr: list[str] | None = None
     flaky_inside = False
     limit = ctx.options.max_text_bytes
-    for child in element:
+    for child in element if children is None else children:
         child_tag = child.tag
         if child_tag.__class__ is not str:
             continue

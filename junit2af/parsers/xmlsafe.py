@@ -453,9 +453,15 @@ class HardenedTree:
             if len(node):
                 depths[node] = level
 
-    def before_release(self, element: etree._Element) -> None:
+    def before_release(
+        self, element: etree._Element, children: list[etree._Element] | None = None
+    ) -> None:
         """Check what releasing ``element`` frees: its preceding siblings (deleted with
-        it) and its own subtree (cleared). Call it just before the release."""
+        it) and its own subtree (cleared). Call it just before the release; pass
+        ``list(element)`` as ``children`` if you have it (a test case's are read anyway).
+        """
+        if children is None:
+            children = list(element)
         if self.filtered:
             parent, depth = self._depth(element)
             if depth > MAX_DEPTH:
@@ -469,9 +475,16 @@ class HardenedTree:
                             if earlier is not released:
                                 self._check_subtree(earlier, depth)
                     break
-            self._check_subtree(element, depth)
+            self.check_name(element)
+            if children:
+                if depth >= MAX_DEPTH:
+                    raise self._too_deep(children[0])
+                check_names = self.xinclude_declared
+                for child in children:
+                    if check_names or len(child):
+                        self._check_subtree(child, depth + 1)
         # What the salvage of a truncated report needs: the last element started.
-        node = element
+        node = children[-1] if children else element
         while True:
             if node is self._released:
                 node = self._released_leaf
