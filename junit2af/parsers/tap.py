@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Any, BinaryIO
 
 import yaml
@@ -958,9 +959,30 @@ _CYCLE = 1 << 62
 def _expanded_size(root: yaml.Node, limit: int) -> int:
     """How many nodes ``root`` has with every alias copied out (at most ``limit`` + 1).
 
-    Counted once per distinct node (memoised), so the cost is the composed graph's, not
-    the expansion's: a 612-byte "billion laughs" block is counted in microseconds.
+    A tree (no node reached twice: no alias, which is every block but a hostile one) is
+    simply counted; otherwise each distinct node is counted once (memoised), so the cost
+    is the composed graph's, not the expansion's: a 612-byte "billion laughs" block is
+    counted in microseconds.
     """
+    seen: set[int] = set()
+    stack = [root]
+    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        if key in seen:
+            return _shared_expanded_size(root, limit)
+        seen.add(key)
+        if isinstance(node, mapping):
+            for pair in node.value:
+                stack.extend(pair)
+        elif isinstance(node, sequence):
+            stack.extend(node.value)
+    return min(limit + 1, len(seen))
+
+
+def _shared_expanded_size(root: yaml.Node, limit: int) -> int:
+    """:func:`_expanded_size` of a graph whose nodes may be reached more than once."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -990,15 +1012,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+#: Every byte but brackets (deleted to keep only brackets), and what each bracket adds to
+#: the nesting. Brackets are ASCII: in UTF-8 no other character's bytes look like one.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_DELTA = [0] * 256
+_BRACKET_DELTA[ord("[")] = _BRACKET_DELTA[ord("{")] = 1
+_BRACKET_DELTA[ord("]")] = _BRACKET_DELTA[ord("}")] = -1
+
+
 def _nesting(text: str) -> int:
     """A cheap upper bound of YAML nesting: brackets and indentation."""
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    deepest = max(0, max(accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0))
     indents = [len(line) - len(line.lstrip(" ")) for line in text.splitlines() if line.strip()]
     return max(deepest, max(indents, default=0) // 2)
 
