@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+_blake2b = hashlib.blake2b
+
 #: The API's limits (af-api.md reading note 5), in Unicode code points.
 NAME_MIN = 2
 NAME_MAX = 255
@@ -155,9 +157,32 @@ def format_time(value: datetime | None) -> str | None:
     when the report had them (nothing the report said is rounded away)."""
     if value is None:
         return None
-    precision = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
-    text = value.isoformat(timespec=precision)
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    last = _last_formatted
+    if value == last[0] and value.tzinfo is last[1] and value.fold == last[2]:
+        return last[3]  # a record usually starts where the one before it finished
+    # isoformat() without arguments is the quickest; it writes no fraction for a whole
+    # second and six digits otherwise, and always a four-digit year (19 characters).
+    text = value.isoformat()
+    microsecond = value.microsecond
+    if microsecond == 0:
+        text = text[:19] + ".000" + text[19:]
+    elif microsecond % 1000 == 0:
+        text = text[:23] + text[26:]
+    if text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    _remember_formatted((value, value.tzinfo, value.fold, text))
+    return text
+
+
+#: The last time :func:`format_time` formatted, with what its text depends on (equal
+#: datetimes with the same tzinfo object and fold print the same). One tuple, replaced
+#: whole, so threads that format at the same time only miss the shortcut.
+_last_formatted: tuple[Any, Any, int, str] = (None, None, 0, "")
+
+
+def _remember_formatted(entry: tuple[Any, Any, int, str]) -> None:
+    global _last_formatted
+    _last_formatted = entry
 
 
 def add_ms(start: datetime | None, duration_ms: int | None) -> datetime | None:
@@ -296,19 +321,31 @@ class NameRegistry:
 
     @staticmethod
     def _digest(name: str) -> int:
-        digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        digest = _blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).digest()
         return int.from_bytes(digest, "little") or 1
 
     def claim(self, name: str) -> str:
-        digest = self._digest(name)
-        if self._seen.add(digest):
+        digest = (
+            int.from_bytes(
+                _blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+            )
+            or 1
+        )
+        # _DigestSet.add inlined for its common case: the first slot probed is free.
+        seen = self._seen
+        index = digest & seen._mask
+        if seen._slots[index] == 0 and seen._used * 2 + 2 <= seen._mask:
+            seen._slots[index] = digest
+            seen._used += 1
+            return name
+        if seen.add(digest):
             return name
         ordinal = self._next.get(digest, 2)
         while True:
             suffix = f" #{ordinal}"
             candidate = fit_name(name[: NAME_MAX - len(suffix)] + suffix)
             ordinal += 1
-            if self._seen.add(self._digest(candidate)):
+            if seen.add(self._digest(candidate)):
                 self._next.set(digest, ordinal)
                 return candidate
 

@@ -32,7 +32,10 @@ def as_str(value: Any) -> str | None:
 
 def as_seconds(value: Any) -> float | None:
     """A non-negative finite duration in seconds, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    cls = value.__class__
+    if (cls is not float and cls is not int) and (  # the common cases first
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
         return None
     return float(value) if 0 <= value < 1e9 else None
 
@@ -43,11 +46,19 @@ def to_ms(seconds: float) -> int:
 
 def epoch_time(value: Any) -> datetime | None:
     """An aware UTC datetime from epoch seconds; None for missing or absurd values."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not 0 < value < 32503680000:  # before year 3000
+    if not is_epoch(value):
         return None
     return datetime.fromtimestamp(value, UTC)
+
+
+def is_epoch(value: Any) -> bool:
+    """Whether :func:`epoch_time` takes ``value`` (without making the datetime)."""
+    cls = value.__class__
+    if (cls is not float and cls is not int) and (  # the common cases first
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
+        return False
+    return 0 < value < 32503680000  # before year 3000
 
 
 def skip_reason(longrepr: Any) -> str | None:
@@ -95,9 +106,12 @@ def failure_message(crash_message: str | None, longrepr_text: str | None) -> str
     return clip_code_points(message, ERROR_MESSAGE_MAX) if message else None
 
 
+_NODEID_PARTS = re.compile(r"::|/")
+
+
 def keywords_of(keywords: Iterable[Any], nodeid: str) -> list[str]:
     """Markers and parameter ids; the node id's own parts (file, class, name) dropped."""
-    own = set(re.split(r"::|/", nodeid)) | {nodeid.split("[", 1)[0].rsplit("::", 1)[-1]}
+    own = set(_NODEID_PARTS.split(nodeid)) | {nodeid.split("[", 1)[0].rsplit("::", 1)[-1]}
     own.add("pytestmark")  # pytest's internal marker attribute, not a keyword anyone set
     kept = [k for k in keywords if isinstance(k, str) and k and k not in own]
     return list(dict.fromkeys(kept))[:MAX_KEYWORDS]

@@ -22,7 +22,11 @@ from lxml import etree
 from junit2af.errors import InputError, UnsupportedFormatError
 from junit2af.parsers import Format, Head, detect
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.parsers.xmlsafe import (
+    HardenedTree,
+    SanitizingReader,
+    root_local_name,
+)
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     AttachmentRef,
@@ -75,6 +79,11 @@ NOT_RUN_STATUSES = frozenset(
 FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
 RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
 FAILURE_TAGS = frozenset({"failure", "error"})
+#: What a suite may hold directly besides test cases and suites (read at their end).
+_SUITE_CHILD_TAGS = frozenset({"properties", "system-out", "system-err", *FAILURE_TAGS})
+#: The elements the parse loop sees (any namespace: some writers add one); the others
+#: are read from their test case.
+_EVENT_TAGS = tuple(f"{{*}}{tag}" for tag in (*ROOT_TAGS, "testcase", *_SUITE_CHILD_TAGS))
 
 #: Repeated test cases within this many distinct names of each other are merged as
 #: attempts of one test (pytest-rerunfailures writes reruns right after the first try).
@@ -120,6 +129,9 @@ class _Suite:
     #: node-tap writes a summary <testcase> after each such suite (see _paired_summary)
     case_suites: dict[str, bool] = field(default_factory=dict)
     failed_any: bool = False  # a Failed record came out of it or its nested suites
+    element: etree._Element | None = None  # its element, while it is open
+    #: the metadata every record of the suite starts with (see _base_metadata)
+    base_metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -143,7 +155,7 @@ class _Counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Attempt:
     """One <testcase> element, read and detached from the tree."""
 
@@ -202,7 +214,6 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     reader = SanitizingReader(stream)
     suites: list[_Suite] = []
     open_case_line: int | None = None
-    last_line = 1
     seen_case = False
 
     def check_root(root: etree._Element) -> None:
@@ -227,74 +238,107 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 line=root.sourceline,
             )
 
-    events = iter_events(reader, ctx.report, on_root=check_root)
+    # Python sees only the elements it acts on (suites, test cases and what a suite holds
+    # directly); the rest is matched out in C. A document whose root is no suite, or
+    # starts past the first chunk, is read element by element (iter_events) instead.
+    filtered = root_local_name(reader.head) in ROOT_TAGS
+    tree = HardenedTree(reader, ctx.report, _EVENT_TAGS if filtered else None, on_root=check_root)
     try:
-        for event, element in events:
-            tag = _local(element.tag)
-            if event == "start":
-                last_line = element.sourceline or last_line
-                if tag in ROOT_TAGS:
-                    if suites:
-                        # A nested suite: first emit what the parent holds, to keep order.
-                        suites[-1].child_suites += 1
-                        yield from _flush(ctx, suites[-1])
-                    suites.append(_open_suite(ctx, element, suites))
-                elif tag == "testcase":
-                    open_case_line = element.sourceline
-                continue
-
-            # event == "end"
-            parent = element.getparent()
-            parent_tag = _local(parent.tag) if parent is not None else ""
-            if tag == "testcase":
-                seen_case = True
-                open_case_line = None
-                suite = suites[-1] if suites else None
-                if suite is None:  # pragma: no cover - root check makes this unreachable
-                    continue
-                attempt = _read_case(ctx, element, suite)
-                _release(element)
-                if _is_interrupted_placeholder(attempt, element):
-                    yield from _flush(ctx, suite)
-                    yield _interrupted_record(ctx, suite, attempt)
-                    continue
-                if attempt.name in suite.case_suites:
-                    yield from _flush(ctx, suite)
-                    summary = _paired_summary(ctx, suite, attempt)
-                    if summary is not None:
-                        yield summary
-                    continue
-                suite.own.cases += 1
-                suite.own.attempts += 1 + len(attempt.extra_attempts)
-                yield from _add_attempt(ctx, suite, attempt)
-            elif tag == "properties" and parent_tag in ROOT_TAGS and suites:
-                suites[-1].properties.update(_read_properties(element))
-                _release(element)
-            elif tag in ("system-out", "system-err") and parent_tag in ROOT_TAGS and suites:
-                text = _text_of(ctx, element)
-                if text.strip():
-                    label = "suite-stdout.log" if tag == "system-out" else "suite-stderr.log"
-                    suites[-1].output.append(_text_artifact(ctx, label, text))
-                _release(element)
-            elif tag in FAILURE_TAGS and parent_tag in ROOT_TAGS and suites:
-                # A harness wrote a failure outside any test case (a whole file crashed):
-                # it must not vanish.
-                yield from _flush(ctx, suites[-1])
-                yield _suite_failure_record(ctx, suites[-1], element)
-                suites[-1].emitted_any = True
-                _release(element)
-            elif tag in ROOT_TAGS and suites:
-                suite = suites.pop()
-                yield from _close_suite(ctx, suite)
-                if suites:
-                    parent = suites[-1]
-                    parent.emitted_any = parent.emitted_any or suite.emitted_any
-                    parent.nested.add(suite.own)
-                    parent.nested.add(suite.nested)
-                    parent.failed_any = parent.failed_any or suite.failed_any
-                    if suite.own.cases or suite.nested.cases:
-                        parent.case_suites[suite.name] = suite.failed_any
-                _release(element)
+        try:
+            for event, element in tree.events:
+                if event == "end":
+                    tag = element.tag
+                    if tag.__class__ is not str:
+                        continue
+                    if "}" in tag:
+                        tag = tag.rsplit("}", 1)[-1]
+                    if tag == "testcase":
+                        seen_case = True
+                        open_case_line = None
+                        suite = suites[-1] if suites else None
+                        if suite is None:  # pragma: no cover - root check makes this unreachable
+                            continue
+                        children = list(element)
+                        tree.before_release(element, children)
+                        attempt = _read_case(ctx, element, suite, children)
+                        _release(element)
+                        if not attempt.name and _is_interrupted_placeholder(attempt, element):
+                            yield from _flush(ctx, suite)
+                            yield _interrupted_record(ctx, suite, attempt)
+                            continue
+                        if attempt.name in suite.case_suites:
+                            yield from _flush(ctx, suite)
+                            summary = _paired_summary(ctx, suite, attempt)
+                            if summary is not None:
+                                yield summary
+                            continue
+                        own = suite.own
+                        own.cases += 1
+                        own.attempts += 1 + len(attempt.extra_attempts)
+                        record = _add_attempt(ctx, suite, attempt)
+                        if record is not None:
+                            yield record
+                    elif tag in _SUITE_CHILD_TAGS:
+                        # Only directly in a suite (the innermost open one): inside a
+                        # test case these are the test case's, read with it.
+                        if not suites or element.getparent() is not suites[-1].element:
+                            continue
+                        suite = suites[-1]
+                        tree.before_release(element)
+                        if tag == "properties":
+                            suite.properties.update(_read_properties(element))
+                            suite.base_metadata = None
+                        elif tag in FAILURE_TAGS:
+                            # A harness wrote a failure outside any test case (a whole file
+                            # crashed): it must not vanish.
+                            yield from _flush(ctx, suite)
+                            yield _suite_failure_record(ctx, suite, element)
+                            suite.emitted_any = True
+                        else:
+                            text = _text_of(ctx, element)
+                            if text and not text.isspace():
+                                label = "suite-stdout.log"
+                                if tag == "system-err":
+                                    label = "suite-stderr.log"
+                                suite.output.append(_text_artifact(ctx, label, text))
+                        _release(element)
+                    elif tag in ROOT_TAGS and suites:
+                        tree.before_release(element)
+                        suite = suites.pop()
+                        yield from _close_suite(ctx, suite)
+                        if suites:
+                            parent = suites[-1]
+                            parent.emitted_any = parent.emitted_any or suite.emitted_any
+                            parent.nested.add(suite.own)
+                            parent.nested.add(suite.nested)
+                            parent.failed_any = parent.failed_any or suite.failed_any
+                            if suite.own.cases or suite.nested.cases:
+                                parent.case_suites[suite.name] = suite.failed_any
+                        _release(element)
+                elif event == "start":
+                    if tree.xinclude_declared:
+                        tree.check_name(element)
+                    tag = element.tag
+                    if tag.__class__ is not str:
+                        continue
+                    if "}" in tag:
+                        tag = tag.rsplit("}", 1)[-1]
+                    if tag == "testcase":
+                        open_case_line = element.sourceline
+                    elif tag in ROOT_TAGS:
+                        if suites:
+                            tree.check_start(element)
+                            # A nested suite: first emit what the parent holds, to keep order.
+                            suites[-1].child_suites += 1
+                            yield from _flush(ctx, suites[-1])
+                        else:
+                            tree.start_root(element)
+                        suites.append(_open_suite(ctx, element, suites))
+                else:  # start-ns
+                    tree.declared(element)
+            tree.finish()
+        except etree.XMLSyntaxError as error:
+            raise tree.syntax_error(error) from None
     except InputError as error:
         if not options.salvage or error.line is None or isinstance(error, UnsupportedFormatError):
             raise
@@ -304,6 +348,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         # was cut off. Never a pass.
         for suite in reversed(suites):
             yield from _flush(ctx, suite)
+        last_line = tree.last_started_line() or 1
         yield _truncated_record(ctx, suites, open_case_line or last_line, error)
         return
 
@@ -349,6 +394,7 @@ def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) ->
         properties=inherited,
         line=element.sourceline,
         repeats_are_reruns=_written_by_pytest(element, suites),
+        element=element,
     )
 
 
@@ -415,22 +461,27 @@ def _parse_seconds(ctx: _Context, raw: str | None, line: int | None) -> int | No
     """``time`` in seconds to whole milliseconds, tolerant of ``1,234.5`` and exponents."""
     if raw is None:
         return None
-    text = raw.strip().replace(",", "").replace("_", "")
-    if not text:
-        return None
     try:
-        seconds = float(text)
+        # What float() reads as it is, it reads as the cleaned text below reads it.
+        seconds = float(raw)
     except ValueError:
-        ctx.warn_once(
-            "bad-time", f"line {line}: time={raw!r} is not a number; no duration recorded"
-        )
-        return None
-    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
+        text = raw.strip().replace(",", "").replace("_", "")
+        if not text:
+            return None
+        try:
+            seconds = float(text)
+        except ValueError:
+            ctx.warn_once(
+                "bad-time", f"line {line}: time={raw!r} is not a number; no duration recorded"
+            )
+            return None
+    if seconds != seconds or seconds < 0 or seconds == _INFINITY:  # NaN, negative, inf
         ctx.warn_once("bad-time", f"line {line}: time={raw!r} is invalid; no duration recorded")
         return None
     return round(seconds * 1000)
 
 
+_INFINITY = math.inf
 _EARLIEST_TIMESTAMP = datetime(1980, 1, 1)  # 0001-01-01 and 1970-01-01 mean "unknown"
 
 
@@ -494,14 +545,26 @@ def _first_line(text: str | None) -> str | None:
     return None
 
 
-def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attempt:
+def _read_case(
+    ctx: _Context,
+    element: etree._Element,
+    suite: _Suite,
+    children: list[etree._Element] | None = None,
+) -> _Attempt:
+    # The hot path of a large report: attributes are read once, children in one pass,
+    # and the common case (no timestamp, no properties, no extra attributes) does no
+    # more than it must. The rules are those of the README's mapping table.
+    get = element.get
     line = element.sourceline
-    duration_ms = _parse_seconds(ctx, element.get("time"), line)
+    raw_time = get("time")
+    duration_ms = _parse_seconds(ctx, raw_time, line) if raw_time is not None else None
+    raw_stamp = get("timestamp")
+    known = (raw_time is not None) + (raw_stamp is not None)  # attributes read so far
 
-    started_at = _parse_timestamp(ctx, element.get("timestamp"), line)
+    started_at = _parse_timestamp(ctx, raw_stamp, line) if raw_stamp else None
     time_source: str | None = "testcase" if started_at else None
     if started_at is None and suite.timestamp is not None:
-        started_at = add_ms(suite.timestamp, suite.offset_ms)
+        started_at = suite.timestamp + timedelta(0, 0, suite.offset_ms * 1000)
         time_source = "suite"
     if started_at is None and ctx.options.fallback_start is not None:
         # The file was written when the run ended: count back the suite's duration.
@@ -518,33 +581,70 @@ def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attemp
     attachments: list[AttachmentRef] = []
     properties: dict[str, Any] = {}
     extra_attempts: list[dict[str, Any]] = []
-    captured: dict[str, list[str]] = {}
+    stdout: list[str] | None = None
+    stderr: list[str] | None = None
     flaky_inside = False
-    for child in element:
-        child_tag = _local(child.tag)
-        if child_tag in FAILURE_TAGS:
+    limit = ctx.options.max_text_bytes
+    for child in element if children is None else children:
+        child_tag = child.tag
+        if child_tag.__class__ is not str:
+            continue
+        if "}" in child_tag:
+            child_tag = child_tag.rsplit("}", 1)[-1]
+        if child_tag == "system-out" or child_tag == "system-err":
+            text = child.text
+            if not text:
+                continue
+            if len(text) > limit:
+                text = _text_of(ctx, child)
+            if not text.isspace():
+                # pytest's junit_logging=all writes several; one file per stream reads best.
+                if child_tag == "system-out":
+                    if stdout is None:
+                        stdout = [text]
+                    else:
+                        stdout.append(text)
+                elif stderr is None:
+                    stderr = [text]
+                else:
+                    stderr.append(text)
+                if "[[ATTACHMENT|" in text:
+                    attachments.extend(_attachment_markers(text))
+        elif child_tag in FAILURE_TAGS:
             failures.append(child)
         elif child_tag == "skipped":
             skipped = child
-        elif child_tag in ("system-out", "system-err"):
-            text = _text_of(ctx, child)
-            if text.strip():
-                # pytest's junit_logging=all writes several; one file per stream reads best.
-                captured.setdefault(child_tag, []).append(text)
-                attachments.extend(_attachment_markers(text))
         elif child_tag == "properties":
             properties.update(_read_properties(child))
         elif child_tag in FLAKY_TAGS or child_tag in RERUN_TAGS:
             flaky_inside = flaky_inside or child_tag in FLAKY_TAGS
             extra_attempts.append(_read_rerun_element(ctx, child))
 
-    for stream_tag, label in (("system-out", "stdout.log"), ("system-err", "stderr.log")):
-        if stream_tag in captured:
-            outputs.append(_text_artifact(ctx, label, "\n".join(captured[stream_tag])))
-    attachments.extend(_attachment_properties(properties))
+    if stdout is not None:
+        outputs.append(TextArtifact("stdout.log", "\n".join(stdout)))
+    if stderr is not None:
+        outputs.append(TextArtifact("stderr.log", "\n".join(stderr)))
+    if properties:
+        attachments.extend(_attachment_properties(properties))
 
-    status, result, failure_type, message, failure_text = _case_outcome(element, failures, skipped)
-    if status is Status.PASSED and result is None:
+    if failures or skipped is not None:
+        status, result, failure_type, message, failure_text = _case_outcome(
+            element, failures, skipped
+        )
+    else:
+        run_status = get("status")
+        known += run_status is not None
+        if not run_status:
+            raw_result = get("result")
+            known += raw_result is not None
+            run_status = raw_result
+        run_status = (run_status or "").strip().lower()
+        if run_status in NOT_RUN_STATUSES:
+            status, result, failure_type = Status.SKIPPED, "status", run_status
+        else:
+            status, result, failure_type = Status.PASSED, None, None
+        message = failure_text = None
+    if properties and status is Status.PASSED and result is None:
         # node-tap's JUnit reporter writes a skipped or todo subtest as a test case with
         # only a <property name="skip"> (or "todo") holding the reason.
         for key, marked in (("skip", Status.SKIPPED), ("todo", Status.KNOWN_FAIL)):
@@ -553,31 +653,41 @@ def _read_case(ctx: _Context, element: etree._Element, suite: _Suite) -> _Attemp
                 status, result, failure_type = marked, "property", key
                 message = reason if reason.lower() != "true" else None
                 break
-    return _Attempt(
-        name=element.get("name") or "",
-        classname=element.get("classname") or "",
-        line=line,
-        file=element.get("file") or _str_property(properties, "file"),
-        file_line=element.get("line") or _str_property(properties, "line"),
-        duration_ms=duration_ms,
-        started_at=started_at,
-        time_source=time_source,
-        status=status,
-        result=result,
-        failure_type=failure_type,
-        message=message,
-        failure_text=failure_text,
-        outputs=outputs,
-        attachments=attachments,
-        properties=properties,
-        attributes={
+    name = get("name")
+    classname = get("classname")
+    file = get("file")
+    file_line = get("line")
+    known += (
+        (name is not None) + (classname is not None) + (file is not None) + (file_line is not None)
+    )
+    attributes: dict[str, str] = {}
+    if len(element.attrib) > known:  # attributes beyond the ones read: keep them
+        attributes = {
             k: v
             for k, v in element.attrib.items()
             if isinstance(k, str) and k not in _KNOWN_CASE_ATTRS and not k.startswith("{")
-        },
-        extra_attempts=extra_attempts,
-        flaky_inside=flaky_inside,
-        failure_elements=len(failures),
+        }
+    return _Attempt(
+        name or "",
+        classname or "",
+        line,
+        (file or _str_property(properties, "file")) if properties else (file or None),
+        (file_line or _str_property(properties, "line")) if properties else (file_line or None),
+        duration_ms,
+        started_at,
+        time_source,
+        status,
+        result,
+        failure_type,
+        message,
+        failure_text,
+        outputs,
+        attachments,
+        properties,
+        attributes,
+        extra_attempts,
+        flaky_inside,
+        len(failures),
     )
 
 
@@ -673,26 +783,30 @@ def _attachment_properties(properties: dict[str, Any]) -> list[AttachmentRef]:
     return refs
 
 
-def _add_attempt(ctx: _Context, suite: _Suite, attempt: _Attempt) -> Iterator[TestRecord]:
+def _add_attempt(ctx: _Context, suite: _Suite, attempt: _Attempt) -> TestRecord | None:
+    """Hold ``attempt`` back (a rerun may follow); return the record of the test that
+    leaves the window of pending tests, if one does."""
     # A repeat of a test case whose last try failed is a rerun. A repeat after a pass or
     # a skip is another test that happens to share the name (TestNG data providers,
     # CasperJS assertions, mocha's duplicate titles) and keeps its own record -- except in
     # reports pytest wrote: pytest runs a node id once per session, and
     # pytest-rerunfailures writes the failed tries as bare, passed-looking test cases.
     key = (attempt.classname, attempt.name)
+    pending = suite.pending
     slot = suite.latest_slot.get(key)
-    if slot is not None and slot in suite.pending and attempt.name:
-        attempts = suite.pending[slot]
+    if slot is not None and slot in pending and attempt.name:
+        attempts = pending[slot]
         if attempts[-1].status is Status.FAILED or suite.repeats_are_reruns:
             attempts.append(attempt)
-            return
+            return None
     suite.slot_counter += 1
-    suite.pending[suite.slot_counter] = [attempt]
+    pending[suite.slot_counter] = [attempt]
     suite.latest_slot[key] = suite.slot_counter
-    while len(suite.pending) > ATTEMPT_WINDOW:
-        _, attempts = suite.pending.popitem(last=False)
-        yield _build_record(ctx, suite, attempts)
+    if len(pending) > ATTEMPT_WINDOW:  # one in, at most one out
+        _, attempts = pending.popitem(last=False)
         suite.emitted_any = True
+        return _build_record(ctx, suite, attempts)
+    return None
 
 
 def _flush(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
@@ -882,15 +996,22 @@ def _header_int(raw: str | None) -> int:
 
 
 def _base_metadata(ctx: _Context, suite: _Suite) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"format": "junit", "report": ctx.report}
-    if suite.name:
-        metadata["suite"] = suite.name
-    if len(suite.path) > 1:
-        metadata["suite_path"] = list(suite.path)
-    if suite.hostname:
-        metadata["hostname"] = suite.hostname
-    if suite.properties:
-        metadata["suite_properties"] = suite.properties
+    """A new dict of what every record of ``suite`` starts with (built once a suite)."""
+    base = suite.base_metadata
+    if base is None:
+        base = {"format": "junit", "report": ctx.report}
+        if suite.name:
+            base["suite"] = suite.name
+        if len(suite.path) > 1:
+            base["suite_path"] = list(suite.path)
+        if suite.hostname:
+            base["hostname"] = suite.hostname
+        if suite.properties:
+            base["suite_properties"] = suite.properties
+        suite.base_metadata = base
+    metadata = base.copy()
+    if "suite_path" in metadata:
+        metadata["suite_path"] = list(suite.path)  # a list of its own, as before
     return metadata
 
 
@@ -943,74 +1064,88 @@ def _build_record(
     if final.failure_type:
         metadata["failure_type"] = final.failure_type
 
-    total_attempts = len(attempts) + len(final.extra_attempts)
+    extra_attempts = final.extra_attempts
+    total_attempts = len(attempts) + len(extra_attempts)
     failure_text = final.failure_text
-    outputs: list[TextArtifact] = []
-    if total_attempts > 1:
+    status = final.status
+    message = final.message
+    own = suite.own
+    if total_attempts == 1:
+        # One test case, one try: what nearly every record is.
+        if final.time_source:
+            metadata["time_source"] = final.time_source
+        duration_ms = final.duration_ms
+        outputs = final.outputs
+        if suite_output:
+            outputs = [*outputs, *suite_output]
+            metadata["suite_output_attached"] = True
+        attachments = final.attachments
+    else:
+        own.merged += 1
         metadata["attempts"] = total_attempts
         earlier_failed = any(a.status is Status.FAILED for a in attempts[:-1]) or any(
-            x["kind"] in FLAKY_TAGS or x["kind"] in RERUN_TAGS for x in final.extra_attempts
+            x["kind"] in FLAKY_TAGS or x["kind"] in RERUN_TAGS for x in extra_attempts
         )
         # In a pytest report every repeat is a rerun, and pytest reruns only failures.
         earlier_failed = earlier_failed or suite.repeats_are_reruns
-        metadata["flaky"] = final.status is Status.PASSED and earlier_failed
+        metadata["flaky"] = status is Status.PASSED and earlier_failed
+        outputs = []
         history = _attempt_history(attempts)
         if history:
             outputs.append(TextArtifact(label="attempts.txt", text=history))
-        if final.status is Status.FAILED and not failure_text and final.extra_attempts:
-            failure_text = final.extra_attempts[-1]["text"]
-    if final.time_source:
-        metadata["time_source"] = first.time_source
-
-    durations = [a.duration_ms for a in attempts if a.duration_ms is not None]
-    duration_ms = sum(durations) if durations else None
+        if status is Status.FAILED and not failure_text and extra_attempts:
+            failure_text = extra_attempts[-1]["text"]
+        if final.time_source:
+            metadata["time_source"] = first.time_source
+        durations = [a.duration_ms for a in attempts if a.duration_ms is not None]
+        duration_ms = sum(durations) if durations else None
+        if message is None and status is Status.FAILED and extra_attempts:
+            message = extra_attempts[-1]["message"]
+        # Output of the final attempt first: that is what a reader of a failure wants.
+        for attempt in reversed(attempts):
+            for artifact in attempt.outputs:
+                label = artifact.label
+                if attempt is not final:
+                    label = f"attempt{attempts.index(attempt) + 1}-{label}"
+                    artifact = TextArtifact(label=label, text=artifact.text)
+                outputs.append(artifact)
+        if suite_output:
+            outputs.extend(suite_output)
+            metadata["suite_output_attached"] = True
+        attachments = []
+        for attempt in attempts:
+            attachments.extend(attempt.attachments)
     started_at = first.started_at
-    message = final.message
-    if message is None and final.status is Status.FAILED and final.extra_attempts:
-        message = final.extra_attempts[-1]["message"]
-    # Output of the final attempt first: that is what a reader of a failure wants.
-    for attempt in reversed(attempts):
-        for artifact in attempt.outputs:
-            label = artifact.label
-            if attempt is not final:
-                label = f"attempt{attempts.index(attempt) + 1}-{label}"
-                artifact = TextArtifact(label=label, text=artifact.text)
-            outputs.append(artifact)
-    if suite_output:
-        outputs.extend(suite_output)
-        metadata["suite_output_attached"] = True
-    attachments: list[AttachmentRef] = []
-    for attempt in attempts:
-        attachments.extend(attempt.attachments)
 
     ctx.records += 1
-    suite.own.records += 1
-    if total_attempts > 1:
-        suite.own.merged += 1
-    if final.status is Status.FAILED:
-        suite.own.failure_elements += final.failure_elements
-        suite.own.failed += 1
+    own.records += 1
+    if status is Status.FAILED:
+        own.failure_elements += final.failure_elements
+        own.failed += 1
         suite.failed_any = True
         if final.result == "error":
-            suite.own.errors += 1
+            own.errors += 1
         else:
-            suite.own.failures += 1
-    elif final.status in (Status.SKIPPED, Status.KNOWN_FAIL):
-        suite.own.skipped += 1
+            own.failures += 1
+    elif status is Status.SKIPPED or status is Status.KNOWN_FAIL:
+        own.skipped += 1
         if final.result == "status":
-            suite.own.disabled += 1
+            own.disabled += 1
+    source = ctx.source
     return TestRecord(
-        test_name=_test_name(final.classname, final.name, suite),
-        status=final.status,
-        source=SourceRef(ctx.source.path, ctx.source.member, first.line),
-        started_at=started_at,
-        finished_at=add_ms(started_at, duration_ms),
-        execution_time_ms=duration_ms,
-        error_message=clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
-        metadata=metadata,
-        failure_text=failure_text,
-        outputs=tuple(_sorted_outputs(outputs)),
-        attachments=tuple(dict.fromkeys(attachments)),
+        _test_name(final.classname, final.name, suite),
+        status,
+        SourceRef(source.path, source.member, first.line),
+        started_at,
+        None
+        if started_at is None or duration_ms is None
+        else started_at + timedelta(0, 0, duration_ms * 1000),
+        duration_ms,
+        clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
+        metadata,
+        failure_text,
+        tuple(_sorted_outputs(outputs)) if len(outputs) > 1 else tuple(outputs),
+        tuple(dict.fromkeys(attachments)) if attachments else (),
     )
 
 

@@ -35,6 +35,7 @@ from junit2af.parsers._pytest_common import (
     failure_message,
     file_and_line,
     first_line,
+    is_epoch,
     join_phases,
     keywords_of,
     output_label,
@@ -121,6 +122,10 @@ class _Test:
     user_properties: Any = None
 
 
+# Every JSON object SafeJSON gives is a dict: ``isinstance(value, dict)`` below is the
+# Mapping test without the abstract base class machinery (several times slower).
+
+
 class _Reader:
     def __init__(self, source: SourceRef, options: ParseOptions) -> None:
         self.source = source
@@ -141,7 +146,7 @@ class _Reader:
     # ------------------------------------------------------------------ line dispatch
 
     def feed(self, line: int, entry: Any) -> Iterator[TestRecord]:
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise InputError(self.path, "reportlog line is not a JSON object", line=line)
         kind = entry.get("$report_type")
         if kind == "TestReport":
@@ -192,7 +197,7 @@ class _Reader:
                 line=line,
                 location=entry.get("location"),
                 keywords=keywords_of(raw_keywords, nodeid)
-                if isinstance(raw_keywords, Mapping)
+                if isinstance(raw_keywords, dict)
                 else [],
             )
             self.pending[nodeid] = test
@@ -213,9 +218,9 @@ class _Reader:
         self._take_sections(test, attempt, when, entry.get("sections"))
         attempt.phases[when] = self._phase(entry)
         start, stop = entry.get("start"), entry.get("stop")
-        if epoch_time(start) is not None and attempt.start is None:
+        if is_epoch(start) and attempt.start is None:
             attempt.start = float(start)
-        if epoch_time(stop) is not None:
+        if is_epoch(stop):
             attempt.stop = float(stop)
             self.clock = float(stop)
         attempt.seconds += as_seconds(entry.get("duration")) or 0.0
@@ -272,9 +277,9 @@ class _Reader:
         outcome = as_str(entry.get("outcome")) or "unknown"
         longrepr = entry.get("longrepr")
         message = None
-        if isinstance(longrepr, Mapping):
+        if isinstance(longrepr, dict):
             crash = longrepr.get("reprcrash")
-            if isinstance(crash, Mapping):
+            if isinstance(crash, dict):
                 message = as_str(crash.get("message"))
         text = None if outcome == "skipped" and isinstance(longrepr, list) else render(longrepr)
         return _Phase(
@@ -472,14 +477,14 @@ class _Reader:
 
 def _subtest_label(context: Any) -> str:
     """A subtest as pytest prints it: ``[msg] (k=v, ...)``, from ``_subtest.context``."""
-    if not isinstance(context, Mapping):
+    if not isinstance(context, dict):
         return "(subtest)"
     parts = []
     msg = context.get("msg")
     if isinstance(msg, str) and msg:
         parts.append(f"[{msg}]")
     kwargs = context.get("kwargs")
-    if isinstance(kwargs, Mapping) and kwargs:
+    if isinstance(kwargs, dict) and kwargs:
         pairs = ", ".join(f"{k}={v}" for k, v in list(kwargs.items())[:20])
         parts.append(f"({pairs})")
     return clip_code_points(" ".join(parts) or "(subtest)", 200)
@@ -563,7 +568,7 @@ def render(longrepr: Any) -> str | None:
         return longrepr or None
     if isinstance(longrepr, list):  # a skip location [path, line, reason]
         return ": ".join(str(part) for part in longrepr) or None
-    if not isinstance(longrepr, Mapping):
+    if not isinstance(longrepr, dict):
         return None
     chain = longrepr.get("chain")
     lines: list[str] = []
@@ -579,7 +584,7 @@ def render(longrepr: Any) -> str | None:
         _render_traceback(longrepr.get("reprtraceback"), lines)
     if not lines:
         crash = longrepr.get("reprcrash")
-        if isinstance(crash, Mapping):
+        if isinstance(crash, dict):
             lines.append(_file_location(crash))
     text = "\n".join(lines).strip("\n")
     return text or None
@@ -591,13 +596,13 @@ def _file_location(loc: Mapping[str, Any]) -> str:
 
 
 def _render_traceback(traceback: Any, lines: list[str]) -> None:
-    if not isinstance(traceback, Mapping):
+    if not isinstance(traceback, dict):
         return
     entries = traceback.get("reprentries")
     if not isinstance(entries, list):
         return
     for index, entry in enumerate(entries):
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("data"), Mapping):
+        if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
             continue
         data = entry["data"]
         entry_lines = [s for s in data.get("lines") or [] if isinstance(s, str)]
@@ -607,20 +612,20 @@ def _render_traceback(traceback: Any, lines: list[str]) -> None:
         style = data.get("style")
         location = data.get("reprfileloc")
         if style == "short":
-            if isinstance(location, Mapping):
+            if isinstance(location, dict):
                 lines.append(_file_location(location))
             lines.extend(entry_lines)
         else:
             if style == "long":
                 lines.append("")
             args = data.get("reprfuncargs")
-            if isinstance(args, Mapping) and isinstance(args.get("args"), list):
+            if isinstance(args, dict) and isinstance(args.get("args"), list):
                 pairs = [a for a in args["args"] if isinstance(a, list) and len(a) == 2]
                 lines.extend(f"{name} = {value}" for name, value in pairs)
                 if pairs:
                     lines.append("")
             lines.extend(entry_lines)
-            if isinstance(location, Mapping):
+            if isinstance(location, dict):
                 lines.extend(["", _file_location(location)])
         if index < len(entries) - 1 and style == "long":
             lines.append(_ENTRY_SEPARATOR)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Any, BinaryIO
 
 import yaml
@@ -933,7 +934,10 @@ def _yaml(block: _Text | None, refused: Callable[[str], None]) -> tuple[Any, str
         node = loader.get_single_node()
         if node is None:
             return None, text
-        size = _expanded_size(node, MAX_YAML_NODES)
+        tree = _tree_size(node)
+        size = min(MAX_YAML_NODES + 1, tree) if tree is not None else None
+        if size is None:
+            size = _shared_expanded_size(node, MAX_YAML_NODES)
         if size > MAX_YAML_NODES:
             refused(
                 f"its aliases expand to more than {MAX_YAML_NODES} nodes"
@@ -941,11 +945,17 @@ def _yaml(block: _Text | None, refused: Callable[[str], None]) -> tuple[Any, str
                 else "an alias refers to a node that holds it"
             )
             return None, text
+        if tree is not None:
+            plain = _plain_json(node, loader)
+            if plain is not _NOT_PLAIN:
+                return plain, text
         loaded = loader.construct_document(node)
         return _json_safe(loaded, [MAX_YAML_NODES], 0), text
     # Invalid YAML is tolerated (the text is kept). ValueError: int() of a 5000-digit
-    # scalar; RecursionError: nesting the cheap depth check did not see.
-    except (yaml.YAMLError, ValueError, RecursionError, _Unfit):
+    # scalar; RecursionError: nesting the cheap depth check did not see. KeyError and
+    # AttributeError: PyYAML's constructors on a scalar whose explicit tag does not fit
+    # it ('!!bool maybe', '!!timestamp abc').
+    except (yaml.YAMLError, ValueError, RecursionError, KeyError, AttributeError, _Unfit):
         return None, text
     finally:
         loader.dispose()
@@ -958,9 +968,98 @@ _CYCLE = 1 << 62
 def _expanded_size(root: yaml.Node, limit: int) -> int:
     """How many nodes ``root`` has with every alias copied out (at most ``limit`` + 1).
 
-    Counted once per distinct node (memoised), so the cost is the composed graph's, not
-    the expansion's: a 612-byte "billion laughs" block is counted in microseconds.
+    A tree (no node reached twice: no alias, which is every block but a hostile one) is
+    simply counted; otherwise each distinct node is counted once (memoised), so the cost
+    is the composed graph's, not the expansion's: a 612-byte "billion laughs" block is
+    counted in microseconds.
     """
+    size = _tree_size(root)
+    return min(limit + 1, size) if size is not None else _shared_expanded_size(root, limit)
+
+
+def _tree_size(root: yaml.Node) -> int | None:
+    """The number of nodes of ``root`` when no node is reached twice, else None."""
+    seen: set[int] = set()
+    stack = [root]
+    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        if key in seen:
+            return None
+        seen.add(key)
+        if isinstance(node, mapping):
+            for pair in node.value:
+                stack.extend(pair)
+        elif isinstance(node, sequence):
+            stack.extend(node.value)
+    return len(seen)
+
+
+#: _plain_json found a node it leaves to PyYAML's constructor.
+_NOT_PLAIN: Any = object()
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN_SCALARS = frozenset(f"{_YAML_TAG}{name}" for name in ("str", "int", "float", "bool", "null"))
+_INFINITIES = (float("inf"), float("-inf"))
+
+
+def _plain_json(root: yaml.Node, loader: Any) -> Any:
+    """``_json_safe(loader.construct_document(root))`` built in one walk, without
+    PyYAML's generic machinery, for a tree of plain nodes (strings, numbers, booleans,
+    nulls, mappings with scalar keys and no merge keys, sequences) no deeper than
+    _json_safe takes; :data:`_NOT_PLAIN` for anything else, which then takes the long
+    way. Scalars other than strings are built by the loader's own constructors, so
+    their rules (YAML 1.1 booleans, octal and sexagesimal numbers) are PyYAML's; when
+    one of them refuses a scalar, the long way runs, to fail as it fails.
+    """
+    by_tag = {
+        f"{_YAML_TAG}int": loader.construct_yaml_int,
+        f"{_YAML_TAG}float": loader.construct_yaml_float,
+        f"{_YAML_TAG}bool": loader.construct_yaml_bool,
+        f"{_YAML_TAG}null": loader.construct_yaml_null,
+    }
+    str_tag, map_tag, seq_tag = f"{_YAML_TAG}str", f"{_YAML_TAG}map", f"{_YAML_TAG}seq"
+    scalar_node, mapping_node, sequence_node = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+    def build(node: yaml.Node, depth: int) -> Any:
+        if depth > MAX_YAML_DEPTH:
+            raise _Unplain  # _json_safe decides, on what survives duplicate keys
+        cls = node.__class__
+        if cls is scalar_node:
+            tag = node.tag
+            if tag == str_tag:
+                return node.value
+            value = by_tag[tag](node)  # KeyError for other tags: the long way
+            if value.__class__ is float and (value != value or value in _INFINITIES):
+                return str(value)  # as _json_safe: NaN and infinities are not JSON
+            return value
+        if cls is mapping_node and node.tag == map_tag:
+            mapping: dict[Any, Any] = {}
+            plain_keys = True
+            for key_node, value_node in node.value:
+                # Merge ('<<') and value ('=') keys are rewritten by PyYAML first.
+                if key_node.__class__ is not scalar_node or key_node.tag not in _PLAIN_SCALARS:
+                    raise _Unplain
+                key = build(key_node, depth)
+                plain_keys = plain_keys and key.__class__ is str
+                mapping[key] = build(value_node, depth + 1)
+            return mapping if plain_keys else {str(k): v for k, v in mapping.items()}
+        if cls is sequence_node and node.tag == seq_tag:
+            return [build(item, depth + 1) for item in node.value]
+        raise _Unplain
+
+    try:
+        return build(root, 0)
+    except Exception:  # _Unplain, or a scalar PyYAML refuses
+        return _NOT_PLAIN
+
+
+class _Unplain(Exception):
+    """Raised inside _plain_json: a node it does not build."""
+
+
+def _shared_expanded_size(root: yaml.Node, limit: int) -> int:
+    """:func:`_expanded_size` of a graph whose nodes may be reached more than once."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -990,15 +1089,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+#: Every byte but brackets (deleted to keep only brackets), and what each bracket adds to
+#: the nesting. Brackets are ASCII: in UTF-8 no other character's bytes look like one.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_DELTA = [0] * 256
+_BRACKET_DELTA[ord("[")] = _BRACKET_DELTA[ord("{")] = 1
+_BRACKET_DELTA[ord("]")] = _BRACKET_DELTA[ord("}")] = -1
+
+
 def _nesting(text: str) -> int:
     """A cheap upper bound of YAML nesting: brackets and indentation."""
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    deepest = max(0, max(accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0))
     indents = [len(line) - len(line.lstrip(" ")) for line in text.splitlines() if line.strip()]
     return max(deepest, max(indents, default=0) // 2)
 

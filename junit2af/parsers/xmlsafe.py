@@ -14,10 +14,9 @@ untouched.
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -62,20 +61,28 @@ class SanitizingReader:
 
     Only documents that are (or claim to be) UTF-8 are rewritten; UTF-16/32 (BOM) and
     documents declaring another encoding pass through untouched and lxml judges them.
+
+    Most reports are clean, so each chunk is first checked with C-speed byte operations
+    (``isascii``/strict UTF-8 decoding, deleting the forbidden control bytes with
+    ``bytes.translate``, a search for character references): a clean chunk passes through
+    as it is. Only a chunk holding something to replace is decoded (``surrogateescape``),
+    cleaned and encoded again. Chunks are cut where no UTF-8 sequence and no character
+    reference is split, so both paths give the bytes the whole document would give.
     """
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self.replaced = 0  # characters replaced, for the warning
         self.bom_conflict: str | None = None  # the declared encoding a BOM overrides
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        self._pending = ""  # decoded text held back: a char reference may be split
-        self._out = b""
+        self._carry = b""  # bytes held back: a UTF-8 sequence or char reference may be split
+        self._out: list[bytes] = []
         self._eof = False
         head = raw.read(_CHUNK)
         self._passthrough = self._is_foreign_encoding(head)
         self.bom_conflict = _bom_conflict(head)
-        self._head = head
+        self._head: bytes | None = head
+        #: the first bytes of the raw stream (for :func:`root_local_name`)
+        self.head = head
 
     @staticmethod
     def _is_foreign_encoding(head: bytes) -> bool:
@@ -104,35 +111,96 @@ class SanitizingReader:
             cleaned = _CHAR_REF.sub(self._fix_char_ref, cleaned)
         return cleaned
 
+    def _sanitized(self, data: bytes) -> bytes:
+        """``data`` (no split sequence at either end) as valid XML character data."""
+        if _is_clean(data):
+            return data
+        return self._clean(data.decode("utf-8", "surrogateescape")).encode("utf-8")
+
     def _fill(self) -> None:
         chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
         self._head = None
         if self._passthrough:
-            self._out += chunk
+            if chunk:
+                self._out.append(chunk)
             self._eof = not chunk
             return
-        if chunk:
-            text = self._pending + self._decoder.decode(chunk)
-            # Hold back a possible partial character reference at the end.
-            cut = text.rfind("&")
-            if cut != -1 and len(text) - cut < 16 and ";" not in text[cut:]:
-                self._pending, text = text[cut:], text[:cut]
-            else:
-                self._pending = ""
-        else:
-            text = self._pending + self._decoder.decode(b"", final=True)
-            self._pending = ""
+        if not chunk:
             self._eof = True
-        self._out += self._clean(text).encode("utf-8")
+            data, self._carry = self._carry, b""
+        else:
+            data = self._carry + chunk if self._carry else chunk
+            cut = _safe_cut(data)
+            data, self._carry = data[:cut], data[cut:]
+        if data:
+            self._out.append(self._sanitized(data))
 
     def read(self, size: int = -1) -> bytes:
-        while not self._eof and (size < 0 or len(self._out) < size):
+        """Up to ``size`` bytes (all with -1); may return more than asked once a chunk is
+        ready, which lxml's readers accept (they buffer the rest), and avoids copies."""
+        while not self._eof and not self._out:
             self._fill()
         if size < 0:
-            data, self._out = self._out, b""
-        else:
-            data, self._out = self._out[:size], self._out[size:]
+            while not self._eof:
+                self._fill()
+        data = b"".join(self._out)
+        self._out = []
         return data
+
+
+#: The bytes XML 1.0 forbids in a UTF-8 document: C0 controls but tab, LF and CR.
+_CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
+#: Every byte but the forbidden controls and the two of a character reference: deleting
+#: them leaves a short string of the bytes worth a look, in one C pass.
+_NOT_SUSPECT = bytes(b for b in range(256) if b not in _CONTROL_BYTES + b"&#")
+_CHAR_REF_BYTES = re.compile(rb"&\#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _is_clean(data: bytes) -> bool:
+    """True when ``data`` needs no replacement: valid UTF-8, no control characters, no
+    U+FFFE/U+FFFF, and no character reference to a code point XML forbids."""
+    suspects = data.translate(None, _NOT_SUSPECT)
+    if suspects:
+        if suspects.translate(None, b"&#"):
+            return False  # a control character
+        # '&#' among the suspects only may be '&...#' in the text: look at the text.
+        if b"&#" in suspects and b"&#" in data:
+            for match in _CHAR_REF_BYTES.finditer(data):
+                hex_digits, dec_digits = match.groups()
+                value = int(hex_digits, 16) if hex_digits else int(dec_digits)
+                if not _valid_xml_code_point(value):
+                    return False
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # lone surrogates (CESU-8) are refused here too
+        except UnicodeDecodeError:
+            return False
+        if b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:  # U+FFFE, U+FFFF
+            return False
+    return True
+
+
+def _safe_cut(data: bytes) -> int:
+    """Where ``data`` can be cut with no UTF-8 sequence or character reference split.
+
+    The tail after the cut is held back and read with the next chunk: an incomplete
+    UTF-8 sequence (a lead byte among the last three without all its continuation
+    bytes) and a ``&`` near the end without its ``;``.
+    """
+    cut = len(data)
+    for back in range(1, min(3, cut) + 1):
+        byte = data[-back]
+        if byte >= 0xC0:  # a lead byte: how long is its sequence?
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4 if byte < 0xF8 else 1
+            if back < needed:
+                cut -= back
+            break
+        if byte < 0x80:  # ASCII: nothing before it can be waiting for more
+            break
+    amp = data.rfind(b"&", max(0, cut - 16), cut)
+    if amp != -1 and b";" not in data[amp:cut]:
+        cut = amp
+    return cut
 
 
 def _bom_conflict(head: bytes) -> str | None:
@@ -230,3 +298,225 @@ def _check_doctype(path: str, root: etree._Element) -> None:
             "the document's DTD declares entities (entity expansion attack?); refused",
             line=1,
         )
+
+
+def root_local_name(head: bytes) -> str | None:
+    """The local name of the root element when its start tag is within ``head``.
+
+    None when it is not, or when ``head`` is not well-formed up to it (the caller then
+    reads the document with :func:`iter_events`, which says what is wrong). The probe is
+    a throwaway parser with the same hardened options.
+    """
+    probe = etree.XMLPullParser(events=("start",), **SAFE_XML_OPTIONS)
+    try:
+        for offset in range(0, len(head), 8192):
+            probe.feed(head[offset : offset + 8192])
+            for _, element in probe.read_events():
+                tag = element.tag
+                return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else None
+    except etree.XMLSyntaxError:
+        return None
+    return None
+
+
+class HardenedTree:
+    """Hardened ``iterparse`` that hands Python only the elements named in ``tags``.
+
+    The tag filter runs in C: the elements in between (a test case's output, its
+    ``<skipped>``, unknown elements) cost no Python at all, where :func:`iter_events`
+    makes two Python iterations of every element. The checks :func:`iter_events` makes at
+    each start tag (nesting depth, XInclude) are made here on every element as it leaves
+    the tree: the caller calls :meth:`before_release` on each element it frees (which
+    checks it, its subtree and the preceding siblings the release deletes), and
+    :meth:`finish` at the end. A document that breaks them is refused with the same
+    message and the line of the same element, only later: when the enclosing element is
+    released rather than at the offending start tag (libxml2 stops at 2048 levels
+    itself, so a deep document cannot grow unchecked meanwhile). The root element must
+    be one of ``tags`` (see :func:`root_local_name`): the caller passes it to
+    :meth:`start_root` at its start event, for the DOCTYPE checks.
+
+    Iterate :attr:`events` directly (no generator in between): it yields ``("start",
+    element)``, ``("end", element)`` and ``("start-ns", (prefix, uri))``, the last to be
+    passed to :meth:`declared`. ``lxml.etree.XMLSyntaxError`` is for the caller to turn
+    into :func:`syntax_error`.
+
+    With ``tags=None`` it is :func:`iter_events` (every element, each checked at its start
+    tag) with the same interface; :meth:`before_release` then only keeps what
+    :meth:`last_started_line` needs.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        path: str,
+        tags: tuple[str, ...] | None,
+        *,
+        on_root: Callable[[etree._Element], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.filtered = tags is not None
+        self._on_root = on_root
+        self.events: Iterator[tuple[str, Any]]
+        if tags is not None:
+            self.events = etree.iterparse(
+                stream, events=("start", "end", "start-ns"), tag=tags, **SAFE_XML_OPTIONS
+            )
+        else:
+            self.events = iter_events(stream, path, on_root=self._keep_root)
+        #: the XInclude namespace was declared: element names are checked
+        self.xinclude_declared = False
+        self._root: etree._Element | None = None
+        self._parent: etree._Element | None = None  # the last parent whose depth is known
+        self._parent_depth = 0
+        self._released: etree._Element | None = None  # the last element released...
+        self._released_leaf: etree._Element | None = None  # ...and its last descendant
+
+    def _keep_root(self, root: etree._Element) -> None:
+        self._root = root
+        if self._on_root is not None:
+            self._on_root(root)
+
+    def start_root(self, root: etree._Element) -> None:
+        """The root's start event (filtered mode): DOCTYPE checks, then ``on_root``."""
+        if self.filtered:
+            _check_doctype(self.path, root)
+            self.check_name(root)
+            self._keep_root(root)
+
+    def declared(self, namespace: tuple[str, str]) -> None:
+        """A ``start-ns`` event: an XInclude declaration turns on the name checks."""
+        if namespace[1].startswith(XINCLUDE_NS):
+            self.xinclude_declared = True
+
+    def check_name(self, element: etree._Element) -> None:
+        """Refuse an XInclude element (only once the namespace has been declared)."""
+        if self.xinclude_declared:
+            tag = element.tag
+            if isinstance(tag, str) and tag.startswith("{" + XINCLUDE_NS):
+                raise InputError(
+                    self.path,
+                    "XInclude is not allowed in a report; refused",
+                    line=element.sourceline,
+                )
+
+    def _too_deep(self, element: etree._Element) -> InputError:
+        return InputError(
+            self.path,
+            f"elements nested deeper than {MAX_DEPTH} levels; refused",
+            line=element.sourceline,
+        )
+
+    def _depth(self, element: etree._Element) -> tuple[etree._Element | None, int]:
+        """The parent of ``element`` and the depth of ``element`` (the root's is 1)."""
+        parent = element.getparent()
+        if parent is None:
+            return None, 1
+        if parent is not self._parent:
+            self._parent = parent
+            self._parent_depth = 1 + sum(1 for _ in parent.iterancestors())
+        return parent, self._parent_depth + 1
+
+    def _too_deep_at(self, element: etree._Element, depth: int) -> InputError:
+        """The refusal for ``element`` at ``depth`` > MAX_DEPTH: the first element too deep
+        is its ancestor at MAX_DEPTH + 1."""
+        ancestors = [element, *element.iterancestors()]
+        return self._too_deep(ancestors[depth - MAX_DEPTH - 1])
+
+    def check_start(self, element: etree._Element) -> None:
+        """Check the depth of an element at its start event (filtered mode; for suites,
+        which nest: a nesting bomb of them is refused where iter_events refuses it)."""
+        if self.filtered:
+            _, depth = self._depth(element)
+            if depth > MAX_DEPTH:
+                raise self._too_deep_at(element, depth)
+
+    def syntax_error(self, error: etree.XMLSyntaxError) -> InputError:
+        """:func:`syntax_error`, unless what was read before the error breaks a check:
+        iter_events would have refused that first (and libxml2's own limit of 2048
+        levels, which a chain of unseen elements can reach before any check of ours, is
+        then refused in our words)."""
+        if self.filtered and self._root is not None:
+            try:
+                self._check_subtree(self._root, 1)
+            except InputError as refusal:
+                return refusal
+        return syntax_error(self.path, error)
+
+    def _check_subtree(self, element: etree._Element, depth: int) -> None:
+        """``element`` at ``depth`` and everything in it, in document order."""
+        if depth > MAX_DEPTH:
+            raise self._too_deep(element)
+        self.check_name(element)
+        if not len(element):
+            return
+        depths = {element: depth}
+        for node in element.iterdescendants():
+            parent = node.getparent()
+            level = depths[parent] + 1
+            if level > MAX_DEPTH:
+                raise self._too_deep(node)
+            self.check_name(node)
+            if len(node):
+                depths[node] = level
+
+    def before_release(
+        self, element: etree._Element, children: list[etree._Element] | None = None
+    ) -> None:
+        """Check what releasing ``element`` frees: its preceding siblings (deleted with
+        it) and its own subtree (cleared). Call it just before the release; pass
+        ``list(element)`` as ``children`` if you have it (a test case's are read anyway).
+        """
+        if children is None:
+            children = list(element)
+        if self.filtered:
+            parent, depth = self._depth(element)
+            if depth > MAX_DEPTH:
+                raise self._too_deep_at(element, depth)
+            if parent is not None:
+                released = self._released
+                for sibling in element.itersiblings(preceding=True):
+                    if sibling is not released:
+                        # In document order: the siblings were read back to front.
+                        for earlier in reversed([sibling, *sibling.itersiblings(preceding=True)]):
+                            if earlier is not released:
+                                self._check_subtree(earlier, depth)
+                    break
+            self.check_name(element)
+            if children:
+                if depth >= MAX_DEPTH:
+                    raise self._too_deep(children[0])
+                check_names = self.xinclude_declared
+                for child in children:
+                    if check_names or len(child):
+                        self._check_subtree(child, depth + 1)
+        # What the salvage of a truncated report needs: the last element started.
+        node = children[-1] if children else element
+        while True:
+            if node is self._released:
+                node = self._released_leaf
+                break
+            if not len(node):
+                break
+            node = node[-1]
+        self._released, self._released_leaf = element, node
+
+    def finish(self) -> None:
+        """Check what is left of the tree at the end of the document."""
+        if self.filtered and self._root is not None:
+            self._check_subtree(self._root, 1)
+
+    def last_started_line(self) -> int | None:
+        """The line of the last element whose start tag was read (for a truncated
+        report): the last element in document order, or, when that one was released
+        (cleared), the last element it held."""
+        if self._root is None:
+            return None
+        node = self._root
+        while True:
+            if node is self._released:
+                node = self._released_leaf
+                break
+            if not len(node):
+                break
+            node = node[-1]
+        return node.sourceline if node is not None else None

@@ -71,6 +71,14 @@ def test_invalid_yaml_is_kept_as_text():
     assert "a: [unclosed" in record.failure_text
 
 
+@pytest.mark.parametrize("scalar", ["!!bool maybe", "!!timestamp abc"])
+def test_yaml_scalar_that_does_not_fit_its_tag_is_kept_as_text(scalar):
+    # PyYAML raises KeyError/AttributeError for these (not YAMLError): still no crash.
+    record = parse(f"1..1\nnot ok 1 - x\n  ---\n  x: {scalar}\n  ...\n")[0]
+    assert "yaml" not in record.metadata
+    assert scalar in record.failure_text
+
+
 def test_yaml_is_read_with_the_safe_loader_only():
     record = parse(
         "1..1\nnot ok 1 - x\n  ---\n  evil: !!python/object/apply:os.system ['true']\n  ...\n"
