@@ -20,7 +20,7 @@ from lxml import etree
 
 from junit2af.errors import InputError
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader
+from junit2af.parsers.xmlsafe import SanitizingReader, cut_note
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     AttachmentRef,
@@ -446,6 +446,8 @@ def finish(ctx: Context, reader: SanitizingReader, records: int, noun: str) -> N
             f"the byte order mark contradicts encoding={reader.bom_conflict!r} in the XML "
             "declaration; read as the BOM says"
         )
+    if note := cut_note(reader):
+        ctx.warn(note)
     if reader.replaced:
         ctx.warn(
             f"replaced {reader.replaced} invalid character(s) (control characters or bytes "

@@ -170,7 +170,8 @@ def load_document(stream: BinaryIO, path: str, options: ParseOptions, what: str)
             raise InputError(
                 path,
                 f"JSON document larger than {MAX_DOCUMENT_BYTES} bytes; refused "
-                f"(a {what} report is one document and is loaded whole)",
+                f"(a {what} report is one document and is loaded whole; "
+                "its JUnit XML output is read as a stream, at any size)",
             ) from None
         raise
 

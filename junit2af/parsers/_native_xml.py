@@ -20,7 +20,7 @@ from lxml import etree
 
 from junit2af.errors import InputError, UnsupportedFormatError
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.parsers.xmlsafe import SanitizingReader, cut_note, iter_events
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     SourceRef,
@@ -247,6 +247,8 @@ class XmlReader:
                 "the byte order mark contradicts encoding="
                 f"{self.reader.bom_conflict!r} in the XML declaration; read as the BOM says"
             )
+        if note := cut_note(self.reader):
+            ctx.warn(note)
         if self.reader.replaced:
             ctx.warn(
                 f"replaced {self.reader.replaced} invalid character(s) "

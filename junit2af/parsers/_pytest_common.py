@@ -10,7 +10,7 @@ import ast
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from junit2af.parsers.base import ParseOptions
 from junit2af.records import ERROR_MESSAGE_MAX, TextArtifact, clip_code_points
@@ -51,7 +51,7 @@ def epoch_time(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, UTC)
 
 
-def is_epoch(value: Any) -> bool:
+def is_epoch(value: Any) -> TypeGuard[int | float]:
     """Whether :func:`epoch_time` takes ``value`` (without making the datetime)."""
     cls = value.__class__
     if (cls is not float and cls is not int) and (  # the common cases first

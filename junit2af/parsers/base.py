@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
 #: Largest captured text kept whole in memory; the rest is cut with an explicit marker.
-MAX_TEXT_BYTES = 64 * 1024 * 1024
+MAX_TEXT_BYTES = 32 * 1024 * 1024
 
 
 def _print_warning(message: str) -> None:  # pragma: no cover - replaced by the CLI

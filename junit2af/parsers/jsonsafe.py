@@ -29,10 +29,13 @@ from junit2af.errors import InputError
 
 #: Deepest nesting of arrays/objects accepted (pytest reports need about 10).
 MAX_DEPTH = 200
-#: Largest single-document report (pytest-json-report) read; it is loaded whole.
-MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
+#: Largest single-document report (pytest-json-report, Jest, Playwright...) read. Such a
+#: report is loaded whole and costs about three times its size at the peak (bytes, text,
+#: objects): 80 MB keeps that under 300 MB. Bigger suites have streamed formats (JUnit XML,
+#: pytest-reportlog, go test -json, Cucumber messages) that are read in constant memory.
+MAX_DOCUMENT_BYTES = 80 * 1024 * 1024
 #: Longest line of a JSON Lines report (reportlog).
-MAX_LINE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 32 * 1024 * 1024
 #: Longest integer literal accepted (Python refuses more than 4300 digits anyway).
 MAX_INT_DIGITS = 1000
 
@@ -155,6 +158,11 @@ def _literal_line(text: str, literal: str) -> int | None:
     return None
 
 
+#: json's private pure-Python decoder pieces (not in its type stubs)
+_json_decoder_module: Any = json.decoder
+_json_scanner_module: Any = json.scanner
+
+
 def _duplicate_line(text: str) -> int | None:
     """The line of the first duplicate key, found with the pure-Python decoder.
 
@@ -165,7 +173,7 @@ def _duplicate_line(text: str) -> int | None:
 
     def parse_object(s_and_end: tuple[str, int], strict: bool, scan_once: Any, *_: Any) -> Any:
         text_, start = s_and_end
-        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list)
+        pairs, end = _json_decoder_module.JSONObject(s_and_end, strict, scan_once, None, list)
         keys = [key for key, _ in pairs]
         if len(set(keys)) != len(keys):
             duplicate = _first_duplicate(keys)
@@ -177,10 +185,11 @@ def _duplicate_line(text: str) -> int | None:
             raise _Found
         return dict(pairs), end
 
-    decoder = json.JSONDecoder()
-    decoder.parse_object = parse_object  # type: ignore[assignment]
-    decoder.parse_constant = lambda name: None  # type: ignore[assignment]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    # The pure-Python scanner's hooks are undocumented attributes: typed as Any.
+    decoder: Any = json.JSONDecoder()
+    decoder.parse_object = parse_object
+    decoder.parse_constant = lambda name: None
+    decoder.scan_once = _json_scanner_module.py_make_scanner(decoder)
     with contextlib.suppress(_Found, ValueError):
         decoder.decode(text)
     return found[0] if found else None
@@ -326,7 +335,8 @@ def read_document(stream: BinaryIO, path: str, *, max_bytes: int = MAX_DOCUMENT_
             raise InputError(
                 path,
                 f"JSON document larger than {max_bytes} bytes; refused "
-                "(a pytest-json-report file is one document and is loaded whole)",
+                "(a pytest-json-report file is one document and is loaded whole; "
+                "pytest-reportlog or JUnit XML are read as streams, at any size)",
             )
 
 

@@ -25,6 +25,8 @@ from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.xmlsafe import (
     HardenedTree,
     SanitizingReader,
+    cut_note,
+    plain_attributes,
     root_local_name,
 )
 from junit2af.records import (
@@ -357,6 +359,8 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             f"{ctx.report}: the byte order mark contradicts encoding="
             f"{reader.bom_conflict!r} in the XML declaration; read as the BOM says"
         )
+    if note := cut_note(reader):
+        options.warn(f"{ctx.report}: {note}")
     if reader.replaced:
         options.warn(
             f"{ctx.report}: replaced {reader.replaced} invalid character(s) "
@@ -390,7 +394,7 @@ def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) ->
         path=(*parent_path, name) if name else parent_path,
         timestamp=timestamp,
         hostname=hostname,
-        header={k: v for k, v in element.attrib.items() if isinstance(k, str)},
+        header=plain_attributes(element, ctx.report),
         properties=inherited,
         line=element.sourceline,
         repeats_are_reruns=_written_by_pytest(element, suites),
@@ -664,8 +668,8 @@ def _read_case(
     if len(element.attrib) > known:  # attributes beyond the ones read: keep them
         attributes = {
             k: v
-            for k, v in element.attrib.items()
-            if isinstance(k, str) and k not in _KNOWN_CASE_ATTRS and not k.startswith("{")
+            for k, v in plain_attributes(element, ctx.report).items()
+            if k not in _KNOWN_CASE_ATTRS and not k.startswith("{")
         }
     return _Attempt(
         name or "",
@@ -697,6 +701,8 @@ def _case_outcome(
     skipped: etree._Element | None,
 ) -> tuple[Status, str | None, str | None, str | None, str | None]:
     """Status, result element, failure type, message and full failure text of a case."""
+    message: str | None
+    failure_text: str | None
     has_error = any(_local(f.tag) == "error" for f in failures)
     if failures:
         first = next((f for f in failures if _local(f.tag) == "error"), failures[0])

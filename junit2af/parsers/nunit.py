@@ -42,7 +42,7 @@ from junit2af.parsers._dotnet import (
     truncated_record,
 )
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.parsers.xmlsafe import SanitizingReader, iter_events, plain_attributes
 from junit2af.records import AttachmentRef, SourceRef, Status, TestRecord
 
 FORMATS = (
@@ -153,7 +153,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             )
         ctx.format = ROOTS[name]
         run = _Run(ctx, 3 if name == "test-run" else 2)
-        run.header = {k: v for k, v in root.attrib.items() if isinstance(k, str)}
+        run.header = plain_attributes(root, ctx.report)
         _start_clock(run, root)
         state["run"] = run
 

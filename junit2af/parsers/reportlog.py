@@ -307,10 +307,13 @@ class _Reader:
         }
         metadata.update(file_and_line(nodeid, nodeid.split("::", 1)[0] or None, None))
         when = epoch_time(self.clock)
+        message: str | None
         if outcome == "failed":
             status, message = Status.FAILED, failure_message(None, text) or "collection failed"
+            metadata["reason"] = "collection failed: the module's tests did not run"
         else:
             status, message = Status.SKIPPED, skip_reason(longrepr)
+            metadata["reason"] = "skipped at collection"
         return TestRecord(
             test_name=fit_name(nodeid or "collection", pad_with="collection"),
             status=status,

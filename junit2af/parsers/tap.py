@@ -51,7 +51,7 @@ FORMATS = (
 
 _SNIFF_LINE = re.compile(
     rb"""^(?:(?i:tap\ version\ \d+)     # TAP 13/14 version line
-          |(?:not\ )?ok\b                # a test point
+          |(?:not\ )?ok\b(?![ \t]*\t)    # a test point (not `go test`: "ok  \tpkg\t0.1s")
           |\d+\.\.\d+                    # a plan
           |\#\ Subtest                    # TAP 14 subtest header
         )""",

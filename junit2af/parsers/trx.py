@@ -57,7 +57,7 @@ from junit2af.parsers._dotnet import (
     truncated_record,
 )
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.parsers.xmlsafe import SanitizingReader, iter_events, plain_attributes
 from junit2af.records import AttachmentRef, SourceRef, Status, TestRecord, TextArtifact, fit_name
 
 FORMATS = (
@@ -295,7 +295,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             if event == "start":
                 if is_result:
                     last_line = element.sourceline or last_line
-                    attrs = {k: v for k, v in element.attrib.items() if isinstance(k, str)}
+                    attrs = plain_attributes(element, ctx.report)
                     run.open_results.append(_Result(element.sourceline, attrs))
                 continue
             if is_result and run.open_results:
@@ -323,7 +323,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 yield from _drain(run)
                 release(element)
             elif tag == "Counters":
-                run.counters = {k: v for k, v in element.attrib.items() if isinstance(k, str)}
+                run.counters = plain_attributes(element, ctx.report)
             elif tag == "RunInfo" and len(run.run_infos) < RUN_INFOS:
                 text = ctx.text(child_text(element, "Text"), element.sourceline, "RunInfo")
                 run.run_infos.append(((element.get("outcome") or "").lower(), text.strip()))

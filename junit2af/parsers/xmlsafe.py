@@ -37,6 +37,9 @@ SAFE_XML_OPTIONS = {
 MAX_DEPTH = 256
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 _CHUNK = 256 * 1024
+#: Longest run of bytes without a ``<`` (a text node, an attribute value) passed to lxml;
+#: the text read from a report is cut at 32 MB anyway (``ParseOptions.max_text_bytes``).
+MAX_RUN_BYTES = 32 * 1024 * 1024 + _CHUNK
 
 # Characters XML 1.0 forbids, as raw text: C0 controls but tab, LF and CR, the
 # non-characters U+FFFE/U+FFFF, and the lone surrogates that stand for bytes that were not
@@ -70,9 +73,15 @@ class SanitizingReader:
     reference is split, so both paths give the bytes the whole document would give.
     """
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, max_run_bytes: int = MAX_RUN_BYTES) -> None:
         self._raw = raw
         self.replaced = 0  # characters replaced, for the warning
+        #: bytes cut from runs longer than max_run_bytes, and how many runs: for the warning
+        self.cut_bytes = 0
+        self.cut_runs = 0
+        self._max_run = max_run_bytes
+        self._run = 0  # bytes since the last '<' that were passed on
+        self._cutting = False  # inside a run that is being cut
         self.bom_conflict: str | None = None  # the declared encoding a BOM overrides
         self._carry = b""  # bytes held back: a UTF-8 sequence or char reference may be split
         self._out: list[bytes] = []
@@ -117,9 +126,52 @@ class SanitizingReader:
             return data
         return self._clean(data.decode("utf-8", "surrogateescape")).encode("utf-8")
 
+    def _bounded(self, chunk: bytes) -> bytes:
+        """``chunk`` with any run of bytes without ``<`` cut at ``max_run_bytes``.
+
+        libxml2 holds a text node (or an attribute value) whole before the parser sees it,
+        so a 200 MB ``<system-out>`` would cost its size several times over: the middle of
+        such a run is dropped here, as it streams, keeping its head, a marker and the bytes
+        before the next ``<``. The cut lands where no UTF-8 sequence or entity reference is
+        split; a run that was the inside of a tag makes the document malformed, and it is
+        refused as such.
+        """
+        first_lt = chunk.find(b"<")
+        if not self._cutting:
+            if first_lt == -1 and self._run + len(chunk) > self._max_run:
+                keep = _safe_cut(chunk[: self._max_run - self._run])
+                self._cutting = True
+                self.cut_runs += 1
+                self.cut_bytes += len(chunk) - keep
+                self._run += keep
+                return chunk[:keep]
+            if first_lt == -1:
+                self._run += len(chunk)
+            else:
+                self._run = len(chunk) - chunk.rfind(b"<") - 1
+            return chunk
+        if first_lt == -1:
+            self.cut_bytes += len(chunk)
+            return b""
+        # The run ends in this chunk: resume at a character that starts no split sequence.
+        start = 0
+        while start < first_lt and 0x80 <= chunk[start] < 0xC0:
+            start += 1
+        semicolon = chunk.find(b";", start, min(first_lt, start + 16))
+        if semicolon != -1 and b"&" not in chunk[start:semicolon]:
+            start = semicolon + 1  # the tail of an entity reference whose head was cut
+        self.cut_bytes += start
+        self._cutting = False
+        self._run = len(chunk) - chunk.rfind(b"<") - 1
+        return b"\n[junit2af: text cut here, over %d bytes]\n" % self._max_run + chunk[start:]
+
     def _fill(self) -> None:
         chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
         self._head = None
+        if chunk and not self._passthrough:
+            chunk = self._bounded(chunk)
+            if not chunk:
+                return  # the whole chunk was cut: read on
         if self._passthrough:
             if chunk:
                 self._out.append(chunk)
@@ -224,6 +276,33 @@ def _bom_conflict(head: bytes) -> str | None:
     return None
 
 
+#: Most attributes read from one element: reports write a dozen; lxml lists an element's
+#: attributes in time that grows with the square of their number.
+MAX_ATTRIBUTES = 1000
+
+
+def plain_attributes(element: Any, path: str) -> dict[str, str]:
+    """An element's attributes as a dict, refusing an element with too many."""
+    attrib = element.attrib
+    if len(attrib) > MAX_ATTRIBUTES:  # len() is linear; items() is not
+        raise InputError(
+            path,
+            f"an element with {len(attrib)} attributes (more than {MAX_ATTRIBUTES}); refused",
+            line=element.sourceline,
+        )
+    return {k: v for k, v in attrib.items() if isinstance(k, str)}
+
+
+def cut_note(reader: SanitizingReader) -> str | None:
+    """The warning (without the file name) for the runs the reader cut, if it cut any."""
+    if not reader.cut_runs:
+        return None
+    return (
+        f"{reader.cut_runs} text(s) longer than {reader._max_run} bytes; "
+        f"{reader.cut_bytes} bytes cut from their middle, marked [junit2af: text cut here]"
+    )
+
+
 def syntax_error(path: str, error: etree.XMLSyntaxError) -> InputError:
     """An :class:`InputError` naming the file, line and column of an lxml syntax error."""
     message = (error.msg or str(error)).strip()
@@ -243,7 +322,7 @@ def syntax_error(path: str, error: etree.XMLSyntaxError) -> InputError:
 
 
 def iter_events(
-    stream: BinaryIO,
+    stream: BinaryIO | SanitizingReader,
     path: str,
     events: tuple[str, ...] = ("start", "end"),
     *,
@@ -347,7 +426,7 @@ class HardenedTree:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: BinaryIO | SanitizingReader,
         path: str,
         tags: tuple[str, ...] | None,
         *,

@@ -42,7 +42,7 @@ from junit2af.parsers._dotnet import (
     truncated_record,
 )
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
+from junit2af.parsers.xmlsafe import SanitizingReader, iter_events, plain_attributes
 from junit2af.records import SourceRef, Status, TestRecord
 
 FORMATS = (
@@ -187,7 +187,7 @@ def _open_assembly(ctx: Context, element: etree._Element) -> _Assembly:
     assembly = _Assembly(
         name=name,
         line=element.sourceline,
-        header={k: v for k, v in element.attrib.items() if isinstance(k, str)},
+        header=plain_attributes(element, ctx.report),
     )
     line = element.sourceline
     # v2.5+ and v3 write start-rtf (round-trip, with offset); older ones a local date and

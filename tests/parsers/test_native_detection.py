@@ -76,6 +76,11 @@ def test_every_fixture_is_detected_as_its_format(directory, name):
             "`go test` text output",
             "go test -json",
         ),
+        (  # its "ok  <tab>package" lines are no TAP test points
+            b"=== RUN   TestA\n--- PASS: TestA (0.00s)\nPASS\nok  \texample.com/m\t0.002s\n",
+            "`go test` text output",
+            "go test -json",
+        ),
         (
             b"FAIL\texample.com/x\t0.1s\n\nDONE 3 runs, 34 tests, 16 failures in 10.4s\n",
             "a gotestsum console log",
