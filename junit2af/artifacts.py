@@ -28,11 +28,13 @@ from junit2af.records import (
     TestRecord,
     TextArtifact,
     kind_for_content_type,
+    pickled_positionally,
 )
 
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class PlannedArtifact:
     """One artifact to attach: in-memory bytes or a resolved file, with its declared size."""

@@ -225,6 +225,9 @@ class Journal:
         try:
             db.execute("PRAGMA journal_mode=DELETE")  # no sidecar between transactions
             db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk
+            # Updates find their row by key: a small page cache serves them (the OS caches
+            # the file), and memory stays flat however many records an upload has.
+            db.execute("PRAGMA cache_size=-512")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
             if tables and version != SCHEMA_VERSION:

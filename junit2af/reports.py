@@ -30,7 +30,7 @@ from junit2af.errors import InputError, UnsupportedFormatError
 from junit2af.inputs import OnSkip, ReportInput, expand_inputs
 from junit2af.parsers import SNIFF_BYTES, Format, detect, get_format
 from junit2af.parsers.base import ParseOptions
-from junit2af.records import NameRegistry, SourceRef, TestRecord
+from junit2af.records import NameRegistry, SourceRef, TestRecord, pickled_positionally
 from junit2af.settings import ReadSettings
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -201,6 +201,7 @@ def read_records(
     yield from NameRegistry().unique(merge_attempts(every_record()))
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class PlannedRecord:
     """A record as the upload sends it: its API fields and its planned artifacts."""
