@@ -18,7 +18,7 @@ demo: $(BIN)/junit2af
 test: $(BIN)/junit2af
 	$(BIN)/python -m ruff check junit2af tests benchmarks
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 3 --dist worksteal
 
 lint: $(BIN)/junit2af
 	$(BIN)/python -m ruff check junit2af tests benchmarks

@@ -77,12 +77,12 @@ def check_invariant(server, cases: int, possible: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize("seed", [11, 12])
 def test_turbulence_finishes_in_one_invocation(tmp_path, seed):
-    report = write_report(tmp_path / "report.xml", 300)
+    report = write_report(tmp_path / "report.xml", 200)
     with LocalServer(tmp_path / "server", faults=FaultConfig(seed=seed, **FAULTS)) as server:
         summary = upload_once(server, report, tmp_path / "journal.sqlite3")
-        assert summary.results_uploaded == summary.results_total == 300
+        assert summary.results_uploaded == summary.results_total == 200
         assert summary.retries > 0
-        duplicates = check_invariant(server, 300, summary.possible_duplicates)
+        duplicates = check_invariant(server, 200, summary.possible_duplicates)
         lost_creates = [r for r in server.request_log
                         if r.fault == "lost_response" and r.method == "POST"
                         and r.path.rstrip("/").endswith(("/run", "/result", "/artifact"))]
@@ -187,12 +187,12 @@ def test_no_op_rerun_still_reports_the_doubt(tmp_path):
 
 
 def test_with_idempotency_keys_honoured_there_are_no_duplicates(tmp_path):
-    report = write_report(tmp_path / "report.xml", 300)
+    report = write_report(tmp_path / "report.xml", 200)
     with LocalServer(tmp_path / "server", faults=FaultConfig(seed=11, **FAULTS),
                      honour_idempotency_keys=True) as server:
         summary = upload_once(server, report, tmp_path / "journal.sqlite3")
         assert summary.in_doubt > 0
-        assert check_invariant(server, 300, summary.possible_duplicates) == (0, 0)
+        assert check_invariant(server, 200, summary.possible_duplicates) == (0, 0)
 
 
 def test_changed_inputs_after_an_interruption_stop_with_what_to_do(tmp_path, monkeypatch):
@@ -226,7 +226,7 @@ def test_changed_inputs_after_an_interruption_stop_with_what_to_do(tmp_path, mon
 
 
 def test_sigterm_drains_journals_and_the_rerun_has_no_unreported_duplicates(tmp_path):
-    report = write_report(tmp_path / "report.xml", 300, output_every=2)
+    report = write_report(tmp_path / "report.xml", 200, output_every=2)
     journal = tmp_path / "journal.sqlite3"
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=5)) as server:
         env = {**os.environ, "AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
@@ -248,8 +248,8 @@ def test_sigterm_drains_journals_and_the_rerun_has_no_unreported_duplicates(tmp_
                                check=False)
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
-        assert summary["results_uploaded"] == 300
-        duplicates = check_invariant(server, 300, summary["possible_duplicates"])
+        assert summary["results_uploaded"] == 200
+        duplicates = check_invariant(server, 200, summary["possible_duplicates"])
         assert duplicates == (0, 0)  # drained: nothing was left in doubt
 
 
