@@ -401,12 +401,7 @@ def _text_planned(artifact: TextArtifact, role: str) -> PlannedArtifact | None:
         cut = len(data) - ARTIFACT_MAX_BYTES + 64
         data = data[: ARTIFACT_MAX_BYTES - 64] + f"\n[truncated {cut} bytes]\n".encode()
     return PlannedArtifact(
-        label=artifact.label,
-        kind=artifact.kind,
-        content_type=artifact.content_type,
-        size_bytes=len(data),
-        role=role,
-        data=data,
+        artifact.label, artifact.kind, artifact.content_type, len(data), role, data
     )
 
 
@@ -448,9 +443,9 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
         item = _text_planned(output, "output")
         if item:
             planned.append(item)
-    report_dir: str | None = os.path.dirname(os.path.abspath(record.source.path))
-    if record.source.member is not None or record.source.path == "-":
-        report_dir = None
+    report_dir: str | None = None  # where relative references start (a file's folder)
+    if record.attachments and record.source.member is None and record.source.path != "-":
+        report_dir = os.path.dirname(os.path.abspath(record.source.path))
     refused = 0
     for ref in record.attachments[:MAX_REFERENCES]:
         try:
@@ -469,7 +464,8 @@ def plan_artifacts(record: TestRecord, policy: AttachmentPolicy | None) -> Artif
             f"{record.test_name}: {unread} more attachment reference(s) left out unread "
             f"(at most {MAX_REFERENCES} are read per result)"
         )
-    planned = _unique_labels(planned)
+    if len(planned) > 1:
+        planned = _unique_labels(planned)
     left_out = max(0, len(planned) - ARTIFACTS_PER_RESULT)
     if left_out:
         dropped = ", ".join(a.label for a in planned[ARTIFACTS_PER_RESULT:][:5])

@@ -110,9 +110,46 @@ def _value(value: Any, fitting: Fitting, depth: int = 0) -> Any:
     return _text(str(value), fitting)
 
 
+#: Metadata that encodes (orjson, strictly) to at most this many bytes holds no value
+#: over MAX_VALUE_CHARS characters and no container of over MAX_ITEMS items.
+_FAST_BYTES = min(MAX_VALUE_CHARS, 2 * MAX_ITEMS, MAX_METADATA_BYTES)
+#: Types orjson would write its own way (datetimes, subclasses, dataclasses) go to the
+#: slow path instead (no ``default``: a TypeError), as do ints past 53 bits.
+_FAST_OPTIONS = (
+    orjson.OPT_STRICT_INTEGER
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _already_fit(metadata: Mapping[str, Any]) -> bool:
+    """Whether :func:`fit_metadata` would change nothing, decided from one C encoding.
+
+    True only for a plain dict that orjson encodes strictly (no lone surrogate, no
+    non-string key, no foreign type) into a few KB, with no NUL, no ``null`` (a NaN
+    reads so), and so few containers that none can be nested too deep. Every record of a
+    large report takes this path; anything else is walked value by value.
+    """
+    if type(metadata) is not dict:
+        return False
+    try:
+        encoded = orjson.dumps(metadata, option=_FAST_OPTIONS)
+    except TypeError:
+        return False
+    return (
+        len(encoded) <= _FAST_BYTES
+        and b"\\u0000" not in encoded
+        and b"null" not in encoded
+        and encoded.count(b"{") + encoded.count(b"[") <= MAX_METADATA_DEPTH
+    )
+
+
 def fit_metadata(metadata: Mapping[str, Any], fitting: Fitting) -> dict[str, Any]:
     """``metadata`` made JSON-safe and within :data:`MAX_METADATA_BYTES`: values capped
     first, then the largest keys replaced by a marker until it fits."""
+    if _already_fit(metadata):
+        return metadata  # type: ignore[return-value]  # a dict: checked above
     fitted: dict[str, Any] = _value(dict(metadata), fitting)
     size = len(encode(fitted))
     if size <= MAX_METADATA_BYTES:
@@ -145,6 +182,8 @@ def fit_record(record: TestRecord, fitting: Fitting) -> TestRecord:
         message = _text(message, fitting)[:ERROR_MESSAGE_MAX] or None
     metadata = fit_metadata(record.metadata, fitting)
     if name == record.test_name and message == record.error_message:
+        if metadata is record.metadata:
+            return record
         return replace(record, metadata=metadata)
     return replace(record, test_name=name, error_message=message, metadata=metadata)
 

@@ -50,9 +50,15 @@ def escape(text: object) -> str:
     return _UNSAFE.sub(_shown, value) if _UNSAFE.search(value) else value
 
 
+#: ``json.dumps(value, ensure_ascii=False)`` without building an encoder for every line
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def json_line(value: Any) -> str:
     """One JSON line, readable (non-ASCII kept) but with nothing a terminal obeys."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = _JSON_ENCODE(value)
+    if text.isascii() and "\x7f" not in text:  # _UNSAFE_IN_JSON's only ASCII is DEL
+        return text
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -9,6 +9,7 @@ output and attachment references, and where in which report it came from.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import operator
@@ -47,6 +48,7 @@ class ArtifactKind(StrEnum):
     OTHER = "Other"
 
 
+@functools.lru_cache(maxsize=256)  # a handful of types per run, asked once per artifact
 def kind_for_content_type(content_type: str) -> ArtifactKind:
     """The API's artifact kind for a MIME type."""
     main = content_type.split(";", 1)[0].strip().lower()
