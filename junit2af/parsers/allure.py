@@ -59,7 +59,7 @@ FORMATS = (
 )
 
 #: A single result file larger than this is refused (a real one is a few KB).
-MAX_RESULT_BYTES = 256 * 1024 * 1024
+MAX_RESULT_BYTES = 16 * 1024 * 1024
 
 _FIRST_KEY = re.compile(rb'^\{\s*"([A-Za-z]+)"\s*:')
 _KEY = re.compile(

@@ -75,7 +75,7 @@ STATUSES = {
 #: Finished tests held back until their suites end (a suite teardown failure changes
 #: them); past this many, or :data:`MAX_HELD_BYTES` of logs, the oldest are released.
 MAX_HELD = 10_000
-MAX_HELD_BYTES = 256 * 1024 * 1024
+MAX_HELD_BYTES = 64 * 1024 * 1024  # memory stays bounded whatever the report holds
 #: ``<errors>`` messages of level ERROR passed on as warnings, at most.
 MAX_ERROR_WARNINGS = 5
 #: Documentation kept in metadata, at most (code points).

@@ -225,3 +225,29 @@ def test_archive_member_paths_never_escape(tmp_path):
     }
     assert not (tmp_path.parent / "escaped.xml").exists()
     assert not Path("/abs/escaped.xml").exists()
+
+
+@pytest.mark.parametrize("unit", ["é&amp;", "x&#x1F600;", "€ab"])
+def test_a_long_text_run_is_cut_where_no_character_or_entity_is_split(unit):
+    """The reader drops the middle of a run of bytes without ``<`` past its cap; what is
+    left is well-formed XML with the head, a marker and the tail of the text."""
+    from lxml import etree
+
+    from junit2af.parsers import xmlsafe
+
+    cap = 2 * xmlsafe._CHUNK
+    text = (unit * (3 * cap // len(unit.encode()))).encode()
+    document = (
+        b"<testsuite><testcase name='t'><system-out>" + text + b"</system-out></testcase>"
+        b"</testsuite>"
+    )
+    reader = xmlsafe.SanitizingReader(io.BytesIO(document), max_run_bytes=cap)
+    cut = reader.read(-1)
+    assert reader.cut_runs == 1 and reader.cut_bytes > len(text) // 2
+    output = etree.fromstring(cut).find(".//system-out").text
+    assert "[junit2af: text cut here" in output
+    # the cap counts the report's bytes: "&amp;" is 5 of them and one character read
+    assert cap // 5 < len(output.encode()) < cap + xmlsafe._CHUNK + 100
+    head, _, tail = output.partition("\n[junit2af: text cut here")
+    assert "\ufffd" not in head and "\ufffd" not in tail  # no split UTF-8 sequence
+    assert xmlsafe.cut_note(reader) is not None
