@@ -17,7 +17,7 @@ from junit2af import __version__
 from junit2af import console as ui
 from junit2af.console import Console, ProgressPrinter, SkipCounter
 from junit2af.errors import ConfigError, Junit2AFError, exit_status_for
-from junit2af.settings import ENV_DEBUG, ReadSettings, UploadSettings
+from junit2af.settings import ENV_DEBUG, ReadSettings, UploadSettings, debug_requested
 
 
 class _Group(click.Group):
@@ -41,7 +41,7 @@ class _Group(click.Group):
             console.error("interrupted")
             sys.exit(int(exit_status_for(error)))
         except Exception as error:  # a bug: say so in one line, and how to see more
-            if os.environ.get(ENV_DEBUG):
+            if debug_requested():
                 raise
             console.error(
                 f"internal error: {type(error).__name__}: {error} "

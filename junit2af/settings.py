@@ -96,6 +96,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def debug_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``JUNIT2AF_DEBUG`` asks for the traceback of an internal error."""
+    return bool((os.environ if environ is None else environ).get(ENV_DEBUG))
+
+
 def state_directory(environ: Mapping[str, str] | None = None) -> Path:
     """The per-user directory where journals live (``$JUNIT2AF_STATE_DIR`` overrides it)."""
     env = os.environ if environ is None else environ

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -33,13 +31,9 @@ def default_data_dir() -> Path:
     Unix systems, ``~/Library/Application Support/junit2af/localserver`` on macOS,
     ``%LOCALAPPDATA%\\junit2af\\localserver`` on Windows.
     """
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "junit2af" / "localserver"
+    import platformdirs  # the environment (XDG_DATA_HOME, LOCALAPPDATA) is its to read
+
+    return Path(platformdirs.user_data_dir("junit2af", appauthor=False)) / "localserver"
 
 
 class LocalServer:
