@@ -13,6 +13,7 @@ bytes of JSON; both are cut with a visible marker and reported in one warning pe
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -92,14 +93,13 @@ def _value(value: Any, fitting: Fitting, depth: int = 0) -> Any:
         fitting.values_cut += 1
         return "…[nested too deep]"
     if isinstance(value, Mapping):
-        items = list(value.items())
         fitted = {
             _text(str(k), fitting)[:MAX_VALUE_CHARS]: _value(v, fitting, depth + 1)
-            for k, v in items[:MAX_ITEMS]
+            for k, v in itertools.islice(value.items(), MAX_ITEMS)
         }
-        if len(items) > MAX_ITEMS:
+        if len(value) > MAX_ITEMS:
             fitting.values_cut += 1
-            fitted["…"] = f"[cut {len(items) - MAX_ITEMS} more keys]"
+            fitted["…"] = f"[cut {len(value) - MAX_ITEMS} more keys]"
         return fitted
     if isinstance(value, list | tuple):
         fitted_list = [_value(v, fitting, depth + 1) for v in value[:MAX_ITEMS]]
@@ -131,8 +131,11 @@ def _already_fit(metadata: Mapping[str, Any]) -> bool:
     reads so), and so few containers that none can be nested too deep. Every record of a
     large report takes this path; anything else is walked value by value.
     """
-    if type(metadata) is not dict:
+    if type(metadata) is not dict or len(metadata) > MAX_ITEMS:
         return False
+    for value in metadata.values():  # a huge nested value: do not encode it whole
+        if isinstance(value, dict | list | tuple) and len(value) > MAX_ITEMS:
+            return False
     try:
         encoded = orjson.dumps(metadata, option=_FAST_OPTIONS)
     except TypeError:

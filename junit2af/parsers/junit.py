@@ -437,6 +437,7 @@ def _text_artifact(ctx: _Context, label: str, text: str) -> TextArtifact:
 
 def _read_properties(element: etree._Element) -> dict[str, Any]:
     properties: dict[str, Any] = {}
+    repeated: set[str] = set()  # names whose value is a list this function made
     for prop in element:
         if _local(prop.tag) != "property":
             continue
@@ -446,18 +447,13 @@ def _read_properties(element: etree._Element) -> dict[str, Any]:
         value = prop.get("value")
         if value is None:
             value = prop.text or ""
-        if name in properties:
-            existing = properties[name]
-            properties[name] = (
-                [*existing, value]
-                if isinstance(existing, list)
-                else [
-                    existing,
-                    value,
-                ]
-            )
-        else:
+        if name not in properties:
             properties[name] = value
+        elif name in repeated:
+            properties[name].append(value)  # in place: a name repeated n times is O(n)
+        else:
+            properties[name] = [properties[name], value]
+            repeated.add(name)
     return properties
 
 

@@ -318,6 +318,8 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             elif parent_tag == "TestDefinitions":
                 _read_definition(run, element)
                 release(element)
+            elif parent_tag in ("TestEntries", "TestLists"):
+                release(element)  # one per test, never read: flat memory
             elif tag == "TestDefinitions":
                 run.definitions_read = True
                 yield from _drain(run)

@@ -37,6 +37,10 @@ SAFE_XML_OPTIONS = {
 MAX_DEPTH = 256
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 _CHUNK = 256 * 1024
+#: Most elements the tree may hold at once. Parsers free what they have read, so a real
+#: report holds a few (a test case and its children); an element with a million unread
+#: children (held by libxml2 until its parent is freed, ~400 bytes each) is refused.
+MAX_HELD_ELEMENTS = 250_000
 #: Longest run of bytes without a ``<`` (a text node, an attribute value) passed to lxml;
 #: the text read from a report is cut at 32 MB anyway (``ParseOptions.max_text_bytes``).
 MAX_RUN_BYTES = 32 * 1024 * 1024 + _CHUNK
@@ -82,6 +86,10 @@ class SanitizingReader:
         self._max_run = max_run_bytes
         self._run = 0  # bytes since the last '<' that were passed on
         self._cutting = False  # inside a run that is being cut
+        #: the tree being built and its file, once the root has started (see :meth:`watch`)
+        self._tree_root: Any = None
+        self._path = ""
+        self.max_held = MAX_HELD_ELEMENTS
         self.bom_conflict: str | None = None  # the declared encoding a BOM overrides
         self._carry = b""  # bytes held back: a UTF-8 sequence or char reference may be split
         self._out: list[bytes] = []
@@ -126,6 +134,22 @@ class SanitizingReader:
             return data
         return self._clean(data.decode("utf-8", "surrogateescape")).encode("utf-8")
 
+    def watch(self, root: Any, path: str) -> None:
+        """Count the elements of ``root``'s tree before each chunk is passed on, and
+        refuse the document when more than :attr:`max_held` are held at once."""
+        self._tree_root = root
+        self._path = path
+
+    def _check_held(self) -> None:
+        # XPath counts in C: a few microseconds for the handful a real report holds.
+        held = int(self._tree_root.xpath("count(//*)"))
+        if held > self.max_held:
+            raise InputError(
+                self._path,
+                f"more than {self.max_held} elements held at once (an element with a "
+                "great many children that no test reads?); refused",
+            )
+
     def _bounded(self, chunk: bytes) -> bytes:
         """``chunk`` with any run of bytes without ``<`` cut at ``max_run_bytes``.
 
@@ -166,6 +190,8 @@ class SanitizingReader:
         return b"\n[junit2af: text cut here, over %d bytes]\n" % self._max_run + chunk[start:]
 
     def _fill(self) -> None:
+        if self._tree_root is not None:
+            self._check_held()
         chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
         self._head = None
         if chunk and not self._passthrough:
@@ -343,6 +369,8 @@ def iter_events(
                 depth += 1
                 if depth == 1:
                     _check_doctype(path, element)
+                    if isinstance(stream, SanitizingReader):
+                        stream.watch(element, path)
                     if on_root is not None:
                         on_root(element)
                 if depth > MAX_DEPTH:
@@ -449,6 +477,7 @@ class HardenedTree:
         self._parent_depth = 0
         self._released: etree._Element | None = None  # the last element released...
         self._released_leaf: etree._Element | None = None  # ...and its last descendant
+        self._stream = stream
 
     def _keep_root(self, root: etree._Element) -> None:
         self._root = root
@@ -460,6 +489,8 @@ class HardenedTree:
         if self.filtered:
             _check_doctype(self.path, root)
             self.check_name(root)
+            if isinstance(self._stream, SanitizingReader):
+                self._stream.watch(root, self.path)
             self._keep_root(root)
 
     def declared(self, namespace: tuple[str, str]) -> None:

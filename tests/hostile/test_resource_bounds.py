@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from hostile_helpers import assert_clean_output, invoke, measure
 
 RSS_MB = 300
@@ -203,3 +204,33 @@ def test_a_hostile_archive_member_name_is_escaped(tmp_path):
         result = invoke(args)
         assert result.exit_code == 0, result.stderr
         assert_clean_output(result)
+
+
+# -- breadth -------------------------------------------------------------------------------
+
+CHILDREN = {
+    # libxml2 holds an element's children until the parser frees the element: ~400 bytes
+    # each, so 10 MB of <x/> cost 460 MB before the cap.
+    "unknown children of a test case": (
+        '<testsuite name="s"><testcase classname="c" name="t">', "<x a='1'/>",
+        "</testcase></testsuite>",
+    ),
+    "suite properties": (
+        '<testsuite name="s"><properties>', "<property name='p' value='v'/>",
+        "</properties><testcase classname='c' name='t'/></testsuite>",
+    ),
+    "NUnit test case children": (
+        '<test-run id="2"><test-suite type="Assembly" name="a"><test-case id="1" name="t" '
+        'fullname="t" result="Passed">', "<x/>", "</test-case></test-suite></test-run>",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(CHILDREN))
+def test_an_element_with_a_million_children_is_refused_in_bounded_memory(tmp_path, shape):
+    head, child, tail = CHILDREN[shape]
+    report = tmp_path / "wide.xml"
+    report.write_text(head + child * 1_000_000 + tail)
+    result = measure(["parse", "--summary", report], tmp_path)
+    assert_bounded(result, allowed=(3,))
+    assert "elements held at once" in result.stderr, result
