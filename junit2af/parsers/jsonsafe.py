@@ -36,6 +36,11 @@ MAX_DEPTH = 200
 MAX_DOCUMENT_BYTES = 80 * 1024 * 1024
 #: Longest line of a JSON Lines report (reportlog).
 MAX_LINE_BYTES = 32 * 1024 * 1024
+#: What a JSON text may cost once decoded, estimated before decoding from its size (its
+#: bytes, text and strings: about 3x) and its values (commas and openers counted: an
+#: empty object costs ~70 bytes, 30 MB of ``{},`` decoded to 1 GB before this budget).
+MAX_DECODED_BYTES = 256 * 1024 * 1024
+BYTES_PER_VALUE = 100
 #: Longest integer literal accepted (Python refuses more than 4300 digits anyway).
 MAX_INT_DIGITS = 1000
 
@@ -250,6 +255,17 @@ class SafeJSON:
         return self._parse(self._text(data, first_line), first_line)
 
     def _check_depth(self, data: bytes | bytearray, first_line: int) -> None:
+        values = data.count(b",") + data.count(b"{") + data.count(b"[")  # an upper bound
+        needed = 3 * len(data) + BYTES_PER_VALUE * values
+        if needed > MAX_DECODED_BYTES:
+            raise InputError(
+                self.path,
+                f"JSON would take about {needed >> 20} MB in memory to read ({values} values "
+                f"in {len(data)} bytes; at most {MAX_DECODED_BYTES >> 20} MB); refused "
+                "(a report written as a stream, e.g. JUnit XML or JSON Lines, is read in "
+                "constant memory)",
+                line=first_line,
+            )
         deep = too_deep_at(data)
         if deep is not None:
             raise InputError(

@@ -234,3 +234,23 @@ def test_an_element_with_a_million_children_is_refused_in_bounded_memory(tmp_pat
     result = measure(["parse", "--summary", report], tmp_path)
     assert_bounded(result, allowed=(3,))
     assert "elements held at once" in result.stderr, result
+
+
+WIDE_JSON = {
+    # 30 MB of "{}," decoded to 1 GB before the estimate (an empty object is ~70 bytes)
+    "pytest-json-report": (
+        '{"created": 1.7e9, "duration": 1, "exitcode": 0, "root": "/x", "environment": {}, '
+        '"summary": {"total": 0, "collected": 0}, "tests": [], "junk": [', "{},", "{}]}",
+    ),
+    "go test -json line": ('{"Action":"output","Test":"T","Output":"x","X":[', "{},", "{}]}\n"),
+}
+
+
+@pytest.mark.parametrize("shape", list(WIDE_JSON))
+def test_json_of_many_tiny_values_is_refused_before_it_is_decoded(tmp_path, shape):
+    head, item, tail = WIDE_JSON[shape]
+    report = tmp_path / "wide.json"
+    report.write_text(head + item * (10 << 20) + tail)
+    result = measure(["parse", "--summary", report], tmp_path)
+    assert_bounded(result, allowed=(3,))
+    assert "MB in memory to read" in result.stderr, result
