@@ -330,7 +330,7 @@ def test_journal_never_holds_the_key_or_upload_urls(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("honour_keys", [False, True], ids=["plain", "idempotency-keys"])
 def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
-    """SIGKILL an upload at 6 seeded points, re-running after each: nothing lost, and
+    """SIGKILL an upload at 5 seeded points, re-running after each: nothing lost, and
     duplicates within the possible duplicates reported at the end.
 
     A kill point is a number of requests the server has seen from that process (drawn
@@ -348,7 +348,7 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
         command = [sys.executable, "-m", "junit2af", "upload", "-q", "--json", "--label",
                    "kill test", "--journal", str(journal), str(report)]
         killed_mid_upload = 0
-        for _ in range(6):
+        for _ in range(5):
             kill_after = rng.randint(1, 90)
             before = len(server.request_log)
             process = subprocess.Popen(command, env=env, cwd=tmp_path,
@@ -365,7 +365,7 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
                                text=True, check=False)
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
-        assert killed_mid_upload >= 5
+        assert killed_mid_upload >= 4
         duplicates = check_invariant(server, cases, summary["possible_duplicates"])
         assert summary["possible_duplicates"] >= summary["in_doubt"]
         if honour_keys:
