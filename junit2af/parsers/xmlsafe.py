@@ -14,6 +14,7 @@ untouched.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -41,9 +42,10 @@ _CHUNK = 256 * 1024
 #: report holds a few (a test case and its children); an element with a million unread
 #: children (held by libxml2 until its parent is freed, ~400 bytes each) is refused.
 MAX_HELD_ELEMENTS = 250_000
-#: Longest run of bytes without a ``<`` (a text node, an attribute value) passed to lxml;
-#: the text read from a report is cut at 32 MB anyway (``ParseOptions.max_text_bytes``).
-MAX_RUN_BYTES = 32 * 1024 * 1024 + _CHUNK
+#: Longest run of bytes without a ``<`` (a text node, an attribute value) passed to lxml:
+#: what is kept of a cut run (at most a chunk more, and the marker) stays within the 32 MB
+#: a text is cut at anyway (``ParseOptions.max_text_bytes``), so it is cut once.
+MAX_RUN_BYTES = 32 * 1024 * 1024 - 2 * _CHUNK
 
 # Characters XML 1.0 forbids, as raw text: C0 controls but tab, LF and CR, the
 # non-characters U+FFFE/U+FFFF, and the lone surrogates that stand for bytes that were not
@@ -51,6 +53,16 @@ MAX_RUN_BYTES = 32 * 1024 * 1024 + _CHUNK
 _INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\udc80-\udcff]")
 # ...and the same written as character references (``&#x1B;`` from escaped ANSI colours).
 _CHAR_REF = re.compile(r"&\#(?:x([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+#: byte order marks, longest first (UTF-32 LE starts like UTF-16 LE)
+_UNICODE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_DECLARED_ENCODING = re.compile(
+    rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])"""
+)
 _ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -95,16 +107,23 @@ class SanitizingReader:
         self._out: list[bytes] = []
         self._eof = False
         head = raw.read(_CHUNK)
-        self._passthrough = self._is_foreign_encoding(head)
         self.bom_conflict = _bom_conflict(head)
-        self._head: bytes | None = head
+        #: UTF-16/32 (a BOM says so): decoded here and passed on as UTF-8, so that the
+        #: same checks and cuts apply (its declaration is rewritten to say UTF-8)
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._redeclare = False
+        for bom, codec in _UNICODE_BOMS:
+            if head.startswith(bom):
+                self._decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+                self._redeclare = True
+                break
+        self._passthrough = self._decoder is None and self._is_foreign_encoding(head)
+        self._head: bytes | None = head[len(bom) :] if self._decoder is not None else head
         #: the first bytes of the raw stream (for :func:`root_local_name`)
         self.head = head
 
     @staticmethod
     def _is_foreign_encoding(head: bytes) -> bool:
-        if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
-            return True
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         match = _ENCODING_DECL.match(head[:512])
@@ -189,12 +208,29 @@ class SanitizingReader:
         self._run = len(chunk) - chunk.rfind(b"<") - 1
         return b"\n[junit2af: text cut here, over %d bytes]\n" % self._max_run + chunk[start:]
 
+    def _next_chunk(self) -> bytes:
+        """The next bytes of the document (UTF-8 when it was UTF-16/32); empty at its end."""
+        chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
+        self._head = None
+        if self._decoder is None:
+            return chunk
+        while True:
+            text = self._decoder.decode(chunk, final=not chunk)
+            if text or not chunk:
+                break
+            chunk = self._raw.read(_CHUNK)  # a chunk shorter than one character
+        data = text.encode("utf-8")
+        if self._redeclare and data:
+            self._redeclare = False
+            data = _DECLARED_ENCODING.sub(rb"\g<1>UTF-8\g<3>", data[:1024], count=1) + data[1024:]
+        return data
+
     def _fill(self) -> None:
         if self._tree_root is not None:
             self._check_held()
-        chunk = self._head if self._head is not None else self._raw.read(_CHUNK)
-        self._head = None
-        if chunk and not self._passthrough:
+        chunk = self._next_chunk()
+        if chunk:
+            # Any encoding that keeps ASCII's "<" (UTF-8, Latin-1, Shift_JIS...) can be cut.
             chunk = self._bounded(chunk)
             if not chunk:
                 return  # the whole chunk was cut: read on

@@ -254,3 +254,18 @@ def test_json_of_many_tiny_values_is_refused_before_it_is_decoded(tmp_path, shap
     result = measure(["parse", "--summary", report], tmp_path)
     assert_bounded(result, allowed=(3,))
     assert "MB in memory to read" in result.stderr, result
+
+
+def test_a_huge_text_node_in_a_utf16_report_is_cut_as_it_streams(tmp_path):
+    """UTF-16 is decoded to UTF-8 as it is read, so the same streaming cut applies."""
+    head = '<?xml version="1.0" encoding="UTF-16"?><testsuite name="s"><testcase name="t">'
+    report = tmp_path / "utf16.xml"
+    with open(report, "wb") as out:
+        out.write((head + "<system-out>").encode("utf-16"))  # with its byte order mark
+        block = ("y" * (1 << 20)).encode("utf-16-le")
+        for _ in range(40):
+            out.write(block)
+        out.write("</system-out></testcase></testsuite>".encode("utf-16-le"))
+    result = measure(["parse", "--summary", report], tmp_path)
+    assert_bounded(result, allowed=(0,))
+    assert "bytes cut from their middle" in result.stderr, result
