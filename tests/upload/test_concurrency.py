@@ -9,7 +9,7 @@ from reportgen import write_report
 
 from junit2af import ReadSettings, ReportSet, Secret, Uploader, UploadSettings
 from junit2af.localserver import FaultConfig, LocalServer
-from junit2af.uploader import START_JOBS, ConcurrencyLimit
+from junit2af.uploader import ConcurrencyLimit
 
 
 def upload(server, report, journal, jobs):
@@ -34,7 +34,9 @@ def test_adaptive_concurrency_backs_off_where_a_fixed_one_hammers(tmp_path):
     assert fixed.results_uploaded == adaptive.results_uploaded == 160
     assert fixed_429 > 60  # 48 at once against room for 6
     assert adaptive_429 * 4 < fixed_429, (adaptive_429, fixed_429)
-    assert limit.limit < START_JOBS  # it settled below where it started
+    # It oscillates around the service's room for 6 (halved on 429s, +1 a round), far from
+    # the 48 that hammered; where it ends depends on the machine's pace (seen: 3.5-8.5).
+    assert limit.limit <= 2 * 6, limit.limit
 
 
 def test_adaptive_concurrency_grows_while_the_service_keeps_up():
