@@ -112,14 +112,16 @@ def test_an_outage_within_the_deadline_finishes_in_one_invocation(tmp_path):
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=2)) as server:
         def outage() -> None:
             while len(server.request_log) < 60:
-                time.sleep(0.01)
+                time.sleep(0.001)
             server.set_faults(FaultConfig(database_down=True))
             time.sleep(4)
             server.set_faults(FaultConfig())
 
         breaker = threading.Thread(target=outage)
         breaker.start()
-        summary = upload_once(server, report, tmp_path / "journal.sqlite3")
+        # Four jobs: the upload lasts long enough for the outage to land in its middle
+        # however fast the machine (with 64 it could end before the breaker woke up).
+        summary = upload_once(server, report, tmp_path / "journal.sqlite3", jobs=4)
         breaker.join()
         assert summary.results_uploaded == 150
         assert summary.retries > 0
