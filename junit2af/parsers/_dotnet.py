@@ -19,8 +19,8 @@ from typing import Any
 from lxml import etree
 
 from junit2af.errors import InputError
-from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, cut_note
+from junit2af.parsers.base import FileContext
+from junit2af.parsers.xmlsafe import SanitizingReader
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     AttachmentRef,
@@ -41,23 +41,8 @@ MAX_NAMED_VALUES = 64
 MAX_VALUE_CHARS = 512
 
 
-class Context:
-    """Per-file state of one parse: options, the report's display name, warnings said once."""
-
-    def __init__(self, source: SourceRef, options: ParseOptions, fmt: str) -> None:
-        self.source = source
-        self.options = options
-        self.format = fmt
-        self.report = source.display()
-        self.warned: set[str] = set()
-
-    def warn(self, message: str) -> None:
-        self.options.warn(f"{self.report}: {message}")
-
-    def warn_once(self, key: str, message: str) -> None:
-        if key not in self.warned:
-            self.warned.add(key)
-            self.warn(message)
+class Context(FileContext):
+    """Per-file state of one .NET parse."""
 
     def at(self, line: int | None) -> SourceRef:
         return SourceRef(self.source.path, self.source.member, line)
@@ -68,17 +53,7 @@ class Context:
     def text(self, raw: str | None, line: int | None, what: str) -> str:
         """``raw`` cut to ``options.max_text_bytes`` with a ``[truncated N bytes]`` marker."""
         # .NET writes Environment.NewLine: CRLF (``&#xD;`` + LF) in reports from Windows.
-        text = (raw or "").replace("\r\n", "\n")
-        limit = self.options.max_text_bytes
-        if len(text) > limit:  # code points approximate bytes well enough for a cap
-            cut = len(text.encode("utf-8", "surrogatepass")) - limit
-            text = text[:limit] + f"\n[truncated {cut} bytes]\n"
-            self.warn_once(
-                "truncated-text",
-                f"line {line}: {what} larger than {limit} bytes; "
-                "cut with a [truncated N bytes] marker",
-            )
-        return text
+        return self.cap((raw or "").replace("\r\n", "\n"), line, what)
 
     def artifact(self, label: str, raw: str | None, line: int | None) -> TextArtifact | None:
         """A text artifact for captured output, or None when there is nothing but space."""
@@ -441,17 +416,7 @@ def header_int(raw: str | None) -> int | None:
 
 def finish(ctx: Context, reader: SanitizingReader, records: int, noun: str) -> None:
     """The warnings every .NET parser gives once the document is read."""
-    if reader.bom_conflict:
-        ctx.warn(
-            f"the byte order mark contradicts encoding={reader.bom_conflict!r} in the XML "
-            "declaration; read as the BOM says"
-        )
-    if note := cut_note(reader):
+    for note in reader.notes():
         ctx.warn(note)
-    if reader.replaced:
-        ctx.warn(
-            f"replaced {reader.replaced} invalid character(s) (control characters or bytes "
-            "that are not UTF-8) with U+FFFD"
-        )
     if records == 0:
         ctx.warn(f"the report holds no {noun}")

@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, cast
 from lxml import etree
 
 from junit2af.errors import InputError, UnsupportedFormatError
-from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, cut_note, iter_events
+from junit2af.parsers.base import FileContext, ParseOptions
+from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     SourceRef,
@@ -97,15 +97,11 @@ def first_line(text: str | None) -> str | None:
     return None
 
 
-class Context:
-    """Per-file state of one parse: options, warnings said once, the clock."""
+class Context(FileContext):
+    """Per-file state of one parse: warnings said once, counts, the clock."""
 
     def __init__(self, source: SourceRef, options: ParseOptions, fmt: str) -> None:
-        self.source = source
-        self.options = options
-        self.format = fmt
-        self.report = source.display()
-        self.warned: set[str] = set()
+        super().__init__(source, options, fmt)
         self.records = 0
         self.failed = 0
         #: what the report is a run of (its suite, binary), to name synthetic records
@@ -116,32 +112,12 @@ class Context:
         self.time_source: str | None = None
         self.offset_ms = 0
 
-    def warn(self, message: str) -> None:
-        self.options.warn(f"{self.report}: {message}")
-
-    def warn_once(self, key: str, message: str) -> None:
-        if key not in self.warned:
-            self.warned.add(key)
-            self.warn(message)
-
     def text(self, element: etree._Element, *, strip: bool = True) -> str:
         """The element's own text, capped at ``max_text_bytes`` with a marker."""
         text = element.text or ""
         if strip:
             text = text.strip()
-        return self.cap(text, element.sourceline, local(element.tag))
-
-    def cap(self, text: str, line: int | None = None, what: str = "text") -> str:
-        limit = self.options.max_text_bytes
-        if len(text) > limit:  # code points approximate bytes well enough for a cap
-            cut = len(text.encode("utf-8", "surrogatepass")) - limit
-            text = text[:limit] + f"\n[truncated {cut} bytes]\n"
-            self.warn_once(
-                "truncated-text",
-                f"line {line}: <{what}> larger than {limit} bytes; "
-                "cut with a [truncated N bytes] marker",
-            )
-        return text
+        return self.cap(text, element.sourceline, f"<{local(element.tag)}>")
 
     def use_file_clock(self) -> None:
         """Times count from the file's mtime (the report has no timestamps)."""
@@ -202,7 +178,7 @@ class Context:
         )
 
     def artifact(self, label: str, text: str) -> TextArtifact:
-        return TextArtifact(label=label, text=self.cap(text, None, label))
+        return TextArtifact(label=label, text=self.cap(text, None, f"<{label}>"))
 
 
 class XmlReader:
@@ -242,18 +218,8 @@ class XmlReader:
 
     def finish(self) -> None:
         ctx = self.ctx
-        if self.reader.bom_conflict:
-            ctx.warn(
-                "the byte order mark contradicts encoding="
-                f"{self.reader.bom_conflict!r} in the XML declaration; read as the BOM says"
-            )
-        if note := cut_note(self.reader):
+        for note in self.reader.notes():
             ctx.warn(note)
-        if self.reader.replaced:
-            ctx.warn(
-                f"replaced {self.reader.replaced} invalid character(s) "
-                "(control characters or bytes that are not UTF-8) with U+FFFD"
-            )
 
 
 def salvage(

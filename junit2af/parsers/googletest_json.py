@@ -185,7 +185,7 @@ class _Fixer:
                     )
         if limit is not None and len(value) > limit:
             return value[:limit] + "…"
-        return self.ctx.cap(value, None, "string")
+        return self.ctx.cap(value, None, "<string>")
 
 
 def _properties(fixer: _Fixer, obj: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.xmlsafe import (
     HardenedTree,
     SanitizingReader,
-    cut_note,
     plain_attributes,
     root_local_name,
 )
@@ -354,18 +353,8 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         yield _truncated_record(ctx, suites, open_case_line or last_line, error)
         return
 
-    if reader.bom_conflict:
-        options.warn(
-            f"{ctx.report}: the byte order mark contradicts encoding="
-            f"{reader.bom_conflict!r} in the XML declaration; read as the BOM says"
-        )
-    if note := cut_note(reader):
+    for note in reader.notes():
         options.warn(f"{ctx.report}: {note}")
-    if reader.replaced:
-        options.warn(
-            f"{ctx.report}: replaced {reader.replaced} invalid character(s) "
-            "(control characters or bytes that are not UTF-8) with U+FFFD"
-        )
     if ctx.count_problem is not None and not ctx.paired:
         more = ctx.count_problems - 1
         options.warn(

@@ -35,7 +35,7 @@ from junit2af.errors import InputError
 from junit2af.parsers import Format, Head
 from junit2af.parsers._capped_log import CappedLog
 from junit2af.parsers.base import ParseOptions
-from junit2af.parsers.xmlsafe import SanitizingReader, cut_note, iter_events
+from junit2af.parsers.xmlsafe import SanitizingReader, iter_events
 from junit2af.records import (
     ERROR_MESSAGE_MAX,
     SourceRef,
@@ -622,13 +622,8 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         return
     for result in reader._release_all():  # only a document without suites gets here
         yield reader.record(result)
-    if note := cut_note(sanitizer):
+    for note in sanitizer.notes():
         options.warn(f"{reader.path}: {note}")
-    if sanitizer.replaced:
-        options.warn(
-            f"{reader.path}: replaced {sanitizer.replaced} invalid character(s) "
-            "(control characters or bytes that are not UTF-8) with U+FFFD"
-        )
     if not reader.seen_test and not reader.counts:
         options.warn(f"{reader.path}: the output.xml holds no tests")
     reader.check_counts()

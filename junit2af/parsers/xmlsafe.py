@@ -153,6 +153,27 @@ class SanitizingReader:
             return data
         return self._clean(data.decode("utf-8", "surrogateescape")).encode("utf-8")
 
+    def notes(self) -> list[str]:
+        """The warnings (without the file name) for what reading changed: an encoding the
+        BOM overrode, texts cut short, characters replaced."""
+        said = []
+        if self.bom_conflict:
+            said.append(
+                f"the byte order mark contradicts encoding={self.bom_conflict!r} in the XML "
+                "declaration; read as the BOM says"
+            )
+        if self.cut_runs:
+            said.append(
+                f"{self.cut_runs} text(s) longer than {self._max_run} bytes; {self.cut_bytes} "
+                "bytes cut from their middle, marked [junit2af: text cut here]"
+            )
+        if self.replaced:
+            said.append(
+                f"replaced {self.replaced} invalid character(s) (control characters or bytes "
+                "that are not UTF-8) with U+FFFD"
+            )
+        return said
+
     def watch(self, root: Any, path: str) -> None:
         """Count the elements of ``root``'s tree before each chunk is passed on, and
         refuse the document when more than :attr:`max_held` are held at once."""
@@ -353,16 +374,6 @@ def plain_attributes(element: Any, path: str) -> dict[str, str]:
             line=element.sourceline,
         )
     return {k: v for k, v in attrib.items() if isinstance(k, str)}
-
-
-def cut_note(reader: SanitizingReader) -> str | None:
-    """The warning (without the file name) for the runs the reader cut, if it cut any."""
-    if not reader.cut_runs:
-        return None
-    return (
-        f"{reader.cut_runs} text(s) longer than {reader._max_run} bytes; "
-        f"{reader.cut_bytes} bytes cut from their middle, marked [junit2af: text cut here]"
-    )
 
 
 def syntax_error(path: str, error: etree.XMLSyntaxError) -> InputError:
