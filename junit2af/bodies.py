@@ -123,6 +123,10 @@ _FAST_OPTIONS = (
 )
 
 
+#: a tuple, not ``dict | list | tuple``: the union is built again at every call
+_CONTAINERS = (dict, list, tuple)
+
+
 def _already_fit(metadata: Mapping[str, Any]) -> bool:
     """Whether :func:`fit_metadata` would change nothing, decided from one C encoding.
 
@@ -134,7 +138,7 @@ def _already_fit(metadata: Mapping[str, Any]) -> bool:
     if type(metadata) is not dict or len(metadata) > MAX_ITEMS:
         return False
     for value in metadata.values():  # a huge nested value: do not encode it whole
-        if isinstance(value, dict | list | tuple) and len(value) > MAX_ITEMS:
+        if isinstance(value, _CONTAINERS) and len(value) > MAX_ITEMS:
             return False
     try:
         encoded = orjson.dumps(metadata, option=_FAST_OPTIONS)

@@ -186,8 +186,8 @@ def read_records(
         for report in reports:
             fitting = Fitting()
             try:
-                records = parse_report(report, options, fmt=fmt, on_digest=on_digest)
-                yield from (fit_record(record, fitting) for record in records)
+                for record in parse_report(report, options, fmt=fmt, on_digest=on_digest):
+                    yield fit_record(record, fitting)
             except InputError as error:
                 if on_error is None:
                     raise

@@ -396,3 +396,46 @@ def test_a_resume_after_the_seven_day_rule_leaves_artifacts_out_and_completes(tm
         assert server.admin.runs()[0]["status"] == "Completed"
         again = upload_once(server, report, journal)
         assert again.already_complete
+
+
+def test_background_journal_writes_are_grouped_and_reach_the_disk_unwaited(tmp_path):
+    """Ids and later states are committed in groups (one fsync for many, not one per
+    response), yet each reaches the disk without anybody waiting for it, and a wait for
+    one commits it at once rather than after the group's linger."""
+    import sqlite3
+
+    from junit2af.journal import Kind, op_key
+
+    path = tmp_path / "journal.sqlite3"
+    with Journal(path) as journal:
+        journal.open_upload("identity", "scope", {"inputs": []})
+        keys = [op_key("result", f"test {n}") for n in range(40)]
+        journal.intents((key, Kind.RESULT, 0) for key in keys)
+        commits: list[str] = []
+        journal._db.set_trace_callback(  # the writer's connection: count its commits
+            lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None
+        )
+        for number, key in enumerate(keys):  # responses a few ms apart, as at 8 jobs
+            journal.created(key, f"id-{number}")
+            time.sleep(0.002)
+        reader = sqlite3.connect(path, timeout=10)
+        deadline = time.monotonic() + 10
+        stored = 0
+        while time.monotonic() < deadline:  # nobody waits: the linger ends by itself
+            stored = reader.execute(
+                "SELECT COUNT(*) FROM ops WHERE server_id IS NOT NULL"
+            ).fetchone()[0]
+            if stored == len(keys):
+                break
+            time.sleep(0.01)
+        assert stored == len(keys)
+        assert 1 <= len(commits) <= 15, commits  # grouped, not one commit per id
+
+        last = journal.created(keys[0], "id-again")
+        started = time.monotonic()
+        journal.wait(last)  # a waited write does not sit out the linger
+        assert time.monotonic() - started < 5
+        assert reader.execute(
+            "SELECT server_id FROM ops WHERE key=?", (keys[0],)
+        ).fetchone()[0] == "id-again"
+        reader.close()
