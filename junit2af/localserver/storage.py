@@ -159,6 +159,8 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0
+        #: key hash -> (team_id, can_write) of keys found (see lookup_key)
+        self._known_keys: dict[str, tuple[str, bool]] = {}
         # isolation_level=None: transactions are begun explicitly in transaction().
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -263,10 +265,17 @@ class Store:
 
     def lookup_key(self, raw_key: str) -> tuple[str, bool] | None:
         """``(team_id, can_write)`` of a key, or ``None`` if it is unknown."""
-        row = self._one(
-            "SELECT team_id, can_write FROM api_keys WHERE key_hash = ?", (key_hash(raw_key),)
-        )
-        return None if row is None else (row["team_id"], bool(row["can_write"]))
+        hashed = key_hash(raw_key)
+        known = self._known_keys.get(hashed)
+        if known is not None:
+            return known
+        row = self._one("SELECT team_id, can_write FROM api_keys WHERE key_hash = ?", (hashed,))
+        if row is None:
+            return None  # not remembered: a key may be added later
+        # Keys are never deleted or changed, so a key found stays found: every request
+        # is authenticated, and this spares each one a query under the store's lock.
+        found = self._known_keys[hashed] = (row["team_id"], bool(row["can_write"]))
+        return found
 
     def teams(self) -> list[dict[str, Any]]:
         rows = self._all("SELECT * FROM teams ORDER BY created_at")
