@@ -28,8 +28,13 @@ from reportgen import write_report  # noqa: E402
 
 from junit2af.localserver import FaultConfig, LocalServer  # noqa: E402
 
-FAULTS = dict(error_rate=0.10, rate_429=0.05, retry_after=0, lost_response_rate=0.03,
-              storage_failure_rate=0.05)
+FAULTS = dict(
+    error_rate=0.10,
+    rate_429=0.05,
+    retry_after=0,
+    lost_response_rate=0.03,
+    storage_failure_rate=0.05,
+)
 
 
 def soak(seed: int, results: int, outage_s: float, workdir: Path) -> dict:
@@ -37,6 +42,7 @@ def soak(seed: int, results: int, outage_s: float, workdir: Path) -> dict:
     faults = FaultConfig(seed=seed, **FAULTS)
     with LocalServer(workdir / f"server-{seed}", faults=faults) as server:
         if outage_s:
+
             def outage() -> None:
                 while len(server.request_log) < results:  # about a third of the way
                     time.sleep(0.05)
@@ -45,14 +51,31 @@ def soak(seed: int, results: int, outage_s: float, workdir: Path) -> dict:
                 server.set_faults(faults)
 
             threading.Thread(target=outage, daemon=True).start()
-        env = {**os.environ, "AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
-               "AF_PROJECT_ID": server.project_id}
+        env = {
+            **os.environ,
+            "AF_API_URL": server.base_url,
+            "AF_API_KEY": server.api_key,
+            "AF_PROJECT_ID": server.project_id,
+        }
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "junit2af", "upload", "--json", "-q", "--label",
-             f"soak {seed}", "--journal", str(workdir / f"journal-{seed}.sqlite3"),
-             str(report)],
-            env=env, capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "junit2af",
+                "upload",
+                "--json",
+                "-q",
+                "--label",
+                f"soak {seed}",
+                "--journal",
+                str(workdir / f"journal-{seed}.sqlite3"),
+                str(report),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         elapsed = time.monotonic() - started
         summary = json.loads(done.stdout) if done.stdout.strip() else {}
@@ -76,15 +99,19 @@ def main() -> None:
     parser.add_argument("--outage-s", type=float, default=0.0)
     args = parser.parse_args()
     print(f"{args.results} results; faults {FAULTS}; outage {args.outage_s:g} s")
-    print(f"{'seed':>4} {'exit':>4} {'missing':>7} {'dups':>5} {'in doubt':>8} "
-          f"{'bound':>5} {'retries':>7} {'time':>6}")
+    print(
+        f"{'seed':>4} {'exit':>4} {'missing':>7} {'dups':>5} {'in doubt':>8} "
+        f"{'bound':>5} {'retries':>7} {'time':>6}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (int(s) for s in args.seeds.split(",")):
             row = soak(seed, args.results, args.outage_s, Path(tmp))
-            print(f"{row['seed']:>4} {row['exit']:>4} {row['missing']:>7} "
-                  f"{row['duplicates']:>5} {row['in_doubt']!s:>8} "
-                  f"{row['possible_duplicates']!s:>5} {row['retries']!s:>7} "
-                  f"{row['elapsed_s']:>5}s")
+            print(
+                f"{row['seed']:>4} {row['exit']:>4} {row['missing']:>7} "
+                f"{row['duplicates']:>5} {row['in_doubt']!s:>8} "
+                f"{row['possible_duplicates']!s:>5} {row['retries']!s:>7} "
+                f"{row['elapsed_s']:>5}s"
+            )
 
 
 if __name__ == "__main__":

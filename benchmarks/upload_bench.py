@@ -57,22 +57,30 @@ def warm_imports() -> None:
     formats()
 
 
-def one_upload(report: Path, workdir: Path, jobs: int | None, latency_ms: float,
-               tag: str) -> Outcome:
+def one_upload(
+    report: Path, workdir: Path, jobs: int | None, latency_ms: float, tag: str
+) -> Outcome:
     server = ServerProcess(workdir / f"server-{tag}").start()
     try:
         server.admin.set_faults(FaultConfig(latency_ms=latency_ms))
         settings = UploadSettings(
-            api_url=server.base_url, api_key=Secret(server.api_key),
-            project_id=server.project_id, jobs=jobs, label=f"bench {tag}",
+            api_url=server.base_url,
+            api_key=Secret(server.api_key),
+            project_id=server.project_id,
+            jobs=jobs,
+            label=f"bench {tag}",
             journal_path=workdir / f"journal-{tag}.sqlite3",
         )
         warm_imports()
         wall, cpu = time.perf_counter(), time.process_time()
         with ReportSet([str(report)], ReadSettings()) as reports, Uploader(settings) as up:
             summary = up.upload(reports)
-        return Outcome(time.perf_counter() - wall, time.process_time() - cpu,
-                       summary.requests, summary.results_uploaded)
+        return Outcome(
+            time.perf_counter() - wall,
+            time.process_time() - cpu,
+            summary.requests,
+            summary.results_uploaded,
+        )
     finally:
         server.stop()
 
@@ -81,8 +89,12 @@ def median_of(repeat: int, *args: object) -> Outcome:
     runs = [one_upload(*args[:-1], f"{args[-1]}-{n}") for n in range(repeat)]  # type: ignore
     walls = sorted(r.wall for r in runs)
     best = runs[0]
-    return Outcome(statistics.median(walls), statistics.median(r.cpu for r in runs),
-                   best.requests, best.results)
+    return Outcome(
+        statistics.median(walls),
+        statistics.median(r.cpu for r in runs),
+        best.requests,
+        best.results,
+    )
 
 
 def spread(values: list[float]) -> str:
@@ -97,31 +109,41 @@ def fixed(args: argparse.Namespace, workdir: Path) -> None:
     rows = {}
     cpu_per_request = []
     for jobs in (8, 32):
-        runs = [one_upload(report, workdir, jobs, latency, f"jobs{jobs}-{n}")
-                for n in range(args.repeat)]
+        runs = [
+            one_upload(report, workdir, jobs, latency, f"jobs{jobs}-{n}")
+            for n in range(args.repeat)
+        ]
         rows[jobs] = runs
         cpu_per_request += [r.cpu / r.requests * 1000 for r in runs]
     first = rows[8][0]
-    print(f"{first.results} results, {first.requests} requests, latency {latency:g} ms, "
-          f"median of {args.repeat} (spread in brackets)")
+    print(
+        f"{first.results} results, {first.requests} requests, latency {latency:g} ms, "
+        f"median of {args.repeat} (spread in brackets)"
+    )
     targets = {8: 1.15, 32: 1.5}
     for jobs, runs in rows.items():
         ratios = [r.wall / r.ideal(latency, jobs) for r in runs]
         ratio = statistics.median(ratios)
         verdict = "met" if ratio <= targets[jobs] else "NOT met"
-        print(f"  jobs={jobs:<2}  elapsed {statistics.median(r.wall for r in runs):6.2f}s  "
-              f"ideal {runs[0].ideal(latency, jobs):6.2f}s  ratio {ratio:.2f}x "
-              f"[{spread(ratios)}]  target <= {targets[jobs]}x: {verdict}")
+        print(
+            f"  jobs={jobs:<2}  elapsed {statistics.median(r.wall for r in runs):6.2f}s  "
+            f"ideal {runs[0].ideal(latency, jobs):6.2f}s  ratio {ratio:.2f}x "
+            f"[{spread(ratios)}]  target <= {targets[jobs]}x: {verdict}"
+        )
     serial_scaled = serial.wall * first.requests / serial.requests
     speedups = [serial_scaled / r.wall for r in rows[8]]
     speedup = statistics.median(speedups)
-    print(f"  jobs=1   {serial.wall:.2f}s for {serial.requests} requests, scaled "
-          f"{serial_scaled:.2f}s; jobs=8 is {speedup:.1f}x faster [{spread(speedups)}] "
-          f"(target >= 10x: {'met' if speedup >= 10 else 'NOT met'})")
+    print(
+        f"  jobs=1   {serial.wall:.2f}s for {serial.requests} requests, scaled "
+        f"{serial_scaled:.2f}s; jobs=8 is {speedup:.1f}x faster [{spread(speedups)}] "
+        f"(target >= 10x: {'met' if speedup >= 10 else 'NOT met'})"
+    )
     cpu = statistics.median(cpu_per_request)
-    print(f"  client CPU {cpu:.3f} ms per request [{spread(cpu_per_request)}] "
-          f"(target <= 0.6: {'met' if cpu <= 0.6 else 'NOT met'}); reading, journal and "
-          "HTTP included")
+    print(
+        f"  client CPU {cpu:.3f} ms per request [{spread(cpu_per_request)}] "
+        f"(target <= 0.6: {'met' if cpu <= 0.6 else 'NOT met'}); reading, journal and "
+        "HTTP included"
+    )
 
 
 def adaptive(args: argparse.Namespace, workdir: Path) -> None:
@@ -135,14 +157,15 @@ def adaptive(args: argparse.Namespace, workdir: Path) -> None:
         if best is None or run.wall < best[0]:
             best = (run.wall, jobs)
     assert best is not None
-    runs = [one_upload(report, workdir, None, latency, f"adaptive-{n}")
-            for n in range(args.repeat)]
+    runs = [one_upload(report, workdir, None, latency, f"adaptive-{n}") for n in range(args.repeat)]
     walls = [r.wall for r in runs]
     wall = statistics.median(walls)
     share = best[0] / wall
-    print(f"  adaptive elapsed {wall:.2f}s [{spread(walls)}]; best fixed jobs={best[1]} "
-          f"{best[0]:.2f}s: adaptive reaches {share:.2f}x of it "
-          f"(target >= 0.8x: {'met' if share >= 0.8 else 'NOT met'})")
+    print(
+        f"  adaptive elapsed {wall:.2f}s [{spread(walls)}]; best fixed jobs={best[1]} "
+        f"{best[0]:.2f}s: adaptive reaches {share:.2f}x of it "
+        f"(target >= 0.8x: {'met' if share >= 0.8 else 'NOT met'})"
+    )
 
 
 def main() -> None:

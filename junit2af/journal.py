@@ -168,9 +168,10 @@ class _Write:
 
 #: How long the writer lets background writes (ids, states) gather before committing
 #: them when nobody waits: at 8 jobs and 20 ms of latency an id arrives every 2-3 ms, and
-#: a commit in ``journal_mode=DELETE`` costs about 130 us of CPU and a dozen syscalls.
+#: a commit in ``journal_mode=DELETE`` costs 130 us of CPU or more and a dozen syscalls
+#: (50 ms rather than 20 halved the writer's CPU again in the upload benchmark).
 #: A crash loses at most this much of them: their creates are then in doubt (counted).
-BACKGROUND_LINGER_S = 0.02
+BACKGROUND_LINGER_S = 0.05
 
 
 class Journal:

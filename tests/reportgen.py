@@ -13,8 +13,9 @@ def write_report(path: Path, cases: int, *, output_every: int = 5, fail_every: i
             f'<testsuite name="gen.Suite{start // 100}" timestamp="2025-06-01T10:00:00Z">\n'
         )
         for i in range(start, min(start + 100, cases)):
-            parts.append(f'<testcase classname="gen.Suite{start // 100}" name="test_{i}" '
-                         f'time="0.{i % 10}2">')
+            parts.append(
+                f'<testcase classname="gen.Suite{start // 100}" name="test_{i}" time="0.{i % 10}2">'
+            )
             if i % fail_every == 3:
                 parts.append(f'<failure message="case {i} failed">Traceback {i}\n  line</failure>')
             if i % output_every == 1:

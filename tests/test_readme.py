@@ -38,8 +38,15 @@ def test_the_local_try_out_runs_in_bash(tmp_path):
     script = block_after("To try everything locally", "sh")
     # The README leaves the server running for the reader; the test stops it.
     script += '\nstatus=$?\nkill %1\nwait\nexit "$status"\n'
-    done = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env_with_junit2af(tmp_path),
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=work,
+        env=env_with_junit2af(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert re.search(r"^run run_\w+ \(", done.stdout, re.M), done.stdout
     assert "  link: http://127.0.0.1:" in done.stdout
@@ -51,10 +58,21 @@ def test_the_library_example_runs(tmp_path):
     reports.mkdir(parents=True)
     shutil.copy(REPO / "fixtures" / "junit" / "surefire.xml", reports / "TEST-x.xml")
     with LocalServer(tmp_path / "server") as server:
-        env = {**env_with_junit2af(tmp_path), "AF_API_URL": server.base_url,
-               "AF_API_KEY": server.api_key, "AF_PROJECT_ID": server.project_id}
-        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        env = {
+            **env_with_junit2af(tmp_path),
+            "AF_API_URL": server.base_url,
+            "AF_API_KEY": server.api_key,
+            "AF_PROJECT_ID": server.project_id,
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         run_id = done.stdout.split()[0]
         assert server.admin.run(run_id)["label"] == "nightly"
@@ -63,7 +81,8 @@ def test_the_library_example_runs(tmp_path):
 
 def test_the_commands_the_readme_names_exist():
     commands = set(re.findall(r"`junit2af (\w+)", README))
-    done = subprocess.run([str(BIN / "junit2af"), "--help"], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [str(BIN / "junit2af"), "--help"], capture_output=True, text=True, check=True
+    )
     listed = set(re.findall(r"^  (\w+)  ", done.stdout, re.M))
     assert commands <= listed, commands - listed

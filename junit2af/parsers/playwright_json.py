@@ -264,9 +264,7 @@ class _Context:
             path = as_str(item.get("path"))
             body = as_str(item.get("body"))
             if path:
-                refs.append(
-                    AttachmentRef(path, f'"{name}" ({content_type})', name, content_type)
-                )
+                refs.append(AttachmentRef(path, f'"{name}" ({content_type})', name, content_type))
             elif body is not None:
                 text = _decode_text(body, content_type)
                 if text is None:

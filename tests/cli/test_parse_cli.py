@@ -128,8 +128,12 @@ def test_formats_are_detected_by_content_not_by_name(tmp_path):
         result = run("parse", str(tmp_path / name))
         assert result.exit_code == 0, (name, result.stderr)
         formats = {json.loads(line)["metadata"]["format"] for line in result.stdout.splitlines()}
-        expected = {"results.xml": "tap", "report.txt": "pytest-json", "log.xml": "reportlog",
-                    "tests.tap": "junit"}[name]
+        expected = {
+            "results.xml": "tap",
+            "report.txt": "pytest-json",
+            "log.xml": "reportlog",
+            "tests.tap": "junit",
+        }[name]
         assert formats == {expected}
 
 

@@ -212,16 +212,20 @@ CHILDREN = {
     # libxml2 holds an element's children until the parser frees the element: ~400 bytes
     # each, so 10 MB of <x/> cost 460 MB before the cap.
     "unknown children of a test case": (
-        '<testsuite name="s"><testcase classname="c" name="t">', "<x a='1'/>",
+        '<testsuite name="s"><testcase classname="c" name="t">',
+        "<x a='1'/>",
         "</testcase></testsuite>",
     ),
     "suite properties": (
-        '<testsuite name="s"><properties>', "<property name='p' value='v'/>",
+        '<testsuite name="s"><properties>',
+        "<property name='p' value='v'/>",
         "</properties><testcase classname='c' name='t'/></testsuite>",
     ),
     "NUnit test case children": (
         '<test-run id="2"><test-suite type="Assembly" name="a"><test-case id="1" name="t" '
-        'fullname="t" result="Passed">', "<x/>", "</test-case></test-suite></test-run>",
+        'fullname="t" result="Passed">',
+        "<x/>",
+        "</test-case></test-suite></test-run>",
     ),
 }
 
@@ -240,7 +244,9 @@ WIDE_JSON = {
     # 30 MB of "{}," decoded to 1 GB before the estimate (an empty object is ~70 bytes)
     "pytest-json-report": (
         '{"created": 1.7e9, "duration": 1, "exitcode": 0, "root": "/x", "environment": {}, '
-        '"summary": {"total": 0, "collected": 0}, "tests": [], "junk": [', "{},", "{}]}",
+        '"summary": {"total": 0, "collected": 0}, "tests": [], "junk": [',
+        "{},",
+        "{}]}",
     ),
     "go test -json line": ('{"Action":"output","Test":"T","Output":"x","X":[', "{},", "{}]}\n"),
 }

@@ -13,9 +13,15 @@ from junit2af.uploader import ConcurrencyLimit
 
 
 def upload(server, report, journal, jobs):
-    settings = UploadSettings(api_url=server.base_url, api_key=Secret(server.api_key),
-                              project_id=server.project_id, journal_path=journal,
-                              label=f"concurrency {jobs}", jobs=jobs, backoff_factor=0.01)
+    settings = UploadSettings(
+        api_url=server.base_url,
+        api_key=Secret(server.api_key),
+        project_id=server.project_id,
+        journal_path=journal,
+        label=f"concurrency {jobs}",
+        jobs=jobs,
+        backoff_factor=0.01,
+    )
     with ReportSet([str(report)], ReadSettings()) as reports, Uploader(settings) as uploader:
         summary = uploader.upload(reports)
         return summary, uploader.limit
@@ -64,8 +70,9 @@ def test_adaptive_concurrency_grows_while_the_service_keeps_up():
 
 def test_rising_latency_alone_slows_it_down(tmp_path):
     report = write_report(tmp_path / "report.xml", 400, output_every=1000)
-    with LocalServer(tmp_path / "server",
-                     faults=FaultConfig(latency_ms=5, queue_latency_ms=4)) as server:
+    with LocalServer(
+        tmp_path / "server", faults=FaultConfig(latency_ms=5, queue_latency_ms=4)
+    ) as server:
         started = time.monotonic()
         summary, limit = upload(server, report, tmp_path / "j", None)
         assert summary.results_uploaded == 400

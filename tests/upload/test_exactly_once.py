@@ -38,21 +38,34 @@ from junit2af.uploader import Uploader, UploadReport
 
 REPO = Path(__file__).resolve().parents[2]
 #: The turbulence of issue 14: 10% 5xx, 5% 429, 3% lost responses, 5% storage errors.
-FAULTS = dict(error_rate=0.10, rate_429=0.05, retry_after=0, lost_response_rate=0.03,
-              storage_failure_rate=0.05)
+FAULTS = dict(
+    error_rate=0.10,
+    rate_429=0.05,
+    retry_after=0,
+    lost_response_rate=0.03,
+    storage_failure_rate=0.05,
+)
 
 
 def settings_for(server, journal: Path, **overrides) -> UploadSettings:
-    values = dict(api_url=server.base_url, api_key=Secret(server.api_key),
-                  project_id=server.project_id, journal_path=journal, backoff_factor=0.001,
-                  label="exactly once", retry_deadline_s=60)
+    values = dict(
+        api_url=server.base_url,
+        api_key=Secret(server.api_key),
+        project_id=server.project_id,
+        journal_path=journal,
+        backoff_factor=0.001,
+        label="exactly once",
+        retry_deadline_s=60,
+    )
     values.update(overrides)
     return UploadSettings(**values)
 
 
 def upload_once(server, report: Path, journal: Path, **overrides) -> UploadReport:
-    with ReportSet([str(report)], ReadSettings(attachment_roots=(str(REPO),))) as reports, \
-            Uploader(settings_for(server, journal, **overrides)) as uploader:
+    with (
+        ReportSet([str(report)], ReadSettings(attachment_roots=(str(REPO),))) as reports,
+        Uploader(settings_for(server, journal, **overrides)) as uploader,
+    ):
         return uploader.upload(reports)
 
 
@@ -83,9 +96,13 @@ def test_turbulence_finishes_in_one_invocation(tmp_path, seed):
         assert summary.results_uploaded == summary.results_total == 200
         assert summary.retries > 0
         duplicates = check_invariant(server, 200, summary.possible_duplicates)
-        lost_creates = [r for r in server.request_log
-                        if r.fault == "lost_response" and r.method == "POST"
-                        and r.path.rstrip("/").endswith(("/run", "/result", "/artifact"))]
+        lost_creates = [
+            r
+            for r in server.request_log
+            if r.fault == "lost_response"
+            and r.method == "POST"
+            and r.path.rstrip("/").endswith(("/run", "/result", "/artifact"))
+        ]
         assert lost_creates, "the seed must exercise lost responses"
         # Each lost create is in doubt; each doubtful send counted once at most once.
         assert summary.in_doubt >= len(lost_creates)
@@ -97,8 +114,9 @@ def test_a_504_after_the_create_happened_is_counted_in_doubt(tmp_path):
     # A gateway can give up after the backend created the object: 504 is no proof that
     # nothing happened, so it must never be retried silently.
     report = write_report(tmp_path / "report.xml", 100)
-    with LocalServer(tmp_path / "server",
-                     faults=FaultConfig(seed=7, gateway_timeout_rate=0.1)) as server:
+    with LocalServer(
+        tmp_path / "server", faults=FaultConfig(seed=7, gateway_timeout_rate=0.1)
+    ) as server:
         summary = upload_once(server, report, tmp_path / "journal.sqlite3")
         late = [r for r in server.request_log if r.fault == "gateway_timeout"]
         assert late
@@ -110,6 +128,7 @@ def test_a_504_after_the_create_happened_is_counted_in_doubt(tmp_path):
 def test_an_outage_within_the_deadline_finishes_in_one_invocation(tmp_path):
     report = write_report(tmp_path / "report.xml", 150)
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=2)) as server:
+
         def outage() -> None:
             while len(server.request_log) < 60:
                 time.sleep(0.001)
@@ -134,8 +153,9 @@ def test_a_dead_service_is_given_up_on_at_the_deadline(tmp_path):
         server.set_faults(FaultConfig(database_down=True))
         started = time.monotonic()
         with pytest.raises(UploadFailed) as failed:
-            upload_once(server, report, tmp_path / "journal.sqlite3", retry_deadline_s=1.5,
-                        preflight=False)
+            upload_once(
+                server, report, tmp_path / "journal.sqlite3", retry_deadline_s=1.5, preflight=False
+            )
         assert time.monotonic() - started < 20
         assert "HTTP 500" in str(failed.value)
         assert failed.value.exit_status == ExitStatus.UPLOAD_FAILED
@@ -166,8 +186,9 @@ def test_accounting_is_per_create_and_bounded_by_its_doubtful_sends(tmp_path, mo
 
 def test_on_uncertain_fail_stops_instead_of_resending(tmp_path):
     report = write_report(tmp_path / "report.xml", 100)
-    with LocalServer(tmp_path / "server",
-                     faults=FaultConfig(seed=5, lost_response_rate=0.2)) as server:
+    with LocalServer(
+        tmp_path / "server", faults=FaultConfig(seed=5, lost_response_rate=0.2)
+    ) as server:
         with pytest.raises(UploadFailed, match="--on-uncertain fail") as caught:
             upload_once(server, report, tmp_path / "j.sqlite3", on_uncertain="fail")
         assert isinstance(caught.value.__cause__, InDoubtError)
@@ -177,21 +198,25 @@ def test_on_uncertain_fail_stops_instead_of_resending(tmp_path):
 
 def test_no_op_rerun_still_reports_the_doubt(tmp_path):
     report = write_report(tmp_path / "report.xml", 100)
-    with LocalServer(tmp_path / "server",
-                     faults=FaultConfig(seed=11, lost_response_rate=0.1)) as server:
+    with LocalServer(
+        tmp_path / "server", faults=FaultConfig(seed=11, lost_response_rate=0.1)
+    ) as server:
         summary = upload_once(server, report, tmp_path / "journal.sqlite3")
         assert summary.in_doubt > 0
         again = upload_once(server, report, tmp_path / "journal.sqlite3")
         assert again.already_complete
         assert (again.in_doubt, again.possible_duplicates) == (
-            summary.in_doubt, summary.possible_duplicates)
+            summary.in_doubt,
+            summary.possible_duplicates,
+        )
         assert again.results_uploaded == 100
 
 
 def test_with_idempotency_keys_honoured_there_are_no_duplicates(tmp_path):
     report = write_report(tmp_path / "report.xml", 200)
-    with LocalServer(tmp_path / "server", faults=FaultConfig(seed=11, **FAULTS),
-                     honour_idempotency_keys=True) as server:
+    with LocalServer(
+        tmp_path / "server", faults=FaultConfig(seed=11, **FAULTS), honour_idempotency_keys=True
+    ) as server:
         summary = upload_once(server, report, tmp_path / "journal.sqlite3")
         assert summary.in_doubt > 0
         assert check_invariant(server, 200, summary.possible_duplicates) == (0, 0)
@@ -231,12 +256,33 @@ def test_sigterm_drains_journals_and_the_rerun_has_no_unreported_duplicates(tmp_
     report = write_report(tmp_path / "report.xml", 200, output_every=2)
     journal = tmp_path / "journal.sqlite3"
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=5)) as server:
-        env = {**os.environ, "AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
-               "AF_PROJECT_ID": server.project_id, "PYTHONPATH": str(REPO)}
-        command = [sys.executable, "-m", "junit2af", "upload", "--json", "--label", "term",
-                   "--journal", str(journal), str(report)]
-        process = subprocess.Popen(command, env=env, cwd=tmp_path, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env = {
+            **os.environ,
+            "AF_API_URL": server.base_url,
+            "AF_API_KEY": server.api_key,
+            "AF_PROJECT_ID": server.project_id,
+            "PYTHONPATH": str(REPO),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "junit2af",
+            "upload",
+            "--json",
+            "--label",
+            "term",
+            "--journal",
+            str(journal),
+            str(report),
+        ]
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=tmp_path,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         while len(server.request_log) < 150 and process.poll() is None:
             time.sleep(0.005)
         process.send_signal(signal.SIGTERM)
@@ -246,8 +292,9 @@ def test_sigterm_drains_journals_and_the_rerun_has_no_unreported_duplicates(tmp_
         assert len([line for line in err.splitlines() if "error" in line]) == 1
         stopped = json.loads(out)
         assert stopped["exit_status"] == 143
-        final = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
-                               check=False)
+        final = subprocess.run(
+            command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False
+        )
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
         assert summary["results_uploaded"] == 200
@@ -259,12 +306,28 @@ def test_a_journal_copied_without_its_sidecars_after_a_kill_never_undercounts(tm
     report = write_report(tmp_path / "report.xml", 200, output_every=3)
     journal = tmp_path / "journal.sqlite3"
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=2)) as server:
-        env = {**os.environ, "AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
-               "AF_PROJECT_ID": server.project_id, "PYTHONPATH": str(REPO)}
-        command = [sys.executable, "-m", "junit2af", "upload", "--json", "--label", "cache",
-                   "--journal", str(journal), str(report)]
-        process = subprocess.Popen(command, env=env, cwd=tmp_path,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "AF_API_URL": server.base_url,
+            "AF_API_KEY": server.api_key,
+            "AF_PROJECT_ID": server.project_id,
+            "PYTHONPATH": str(REPO),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "junit2af",
+            "upload",
+            "--json",
+            "--label",
+            "cache",
+            "--journal",
+            str(journal),
+            str(report),
+        ]
+        process = subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         while len(server.request_log) < 200 and process.poll() is None:
             time.sleep(0.001)
         process.send_signal(signal.SIGKILL)
@@ -273,8 +336,14 @@ def test_a_journal_copied_without_its_sidecars_after_a_kill_never_undercounts(tm
         restored = tmp_path / "restored" / "journal.sqlite3"
         restored.parent.mkdir()
         shutil.copy(journal, restored)
-        final = subprocess.run([*command[:-2], str(restored), str(report)], env=env,
-                               cwd=tmp_path, capture_output=True, text=True, check=False)
+        final = subprocess.run(
+            [*command[:-2], str(restored), str(report)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
         check_invariant(server, 200, summary["possible_duplicates"])
@@ -303,13 +372,28 @@ def test_second_process_on_the_same_journal_stops_at_once(tmp_path):
         with pytest.raises(JournalLockedError, match="another junit2af process"):
             Journal(journal_path)
         with LocalServer(tmp_path / "server") as server:
-            env = {**os.environ, "AF_API_KEY": server.api_key,
-                   "AF_PROJECT_ID": server.project_id, "AF_API_URL": server.base_url}
+            env = {
+                **os.environ,
+                "AF_API_KEY": server.api_key,
+                "AF_PROJECT_ID": server.project_id,
+                "AF_API_URL": server.base_url,
+            }
             started = time.monotonic()
             done = subprocess.run(
-                [sys.executable, "-m", "junit2af", "upload", "--journal", str(journal_path),
-                 str(REPO / "fixtures" / "junit" / "jest-junit.xml")],
-                capture_output=True, text=True, env=env, cwd=REPO, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "junit2af",
+                    "upload",
+                    "--journal",
+                    str(journal_path),
+                    str(REPO / "fixtures" / "junit" / "jest-junit.xml"),
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=REPO,
+                check=False,
             )
         assert done.returncode == ExitStatus.LOCKED, done.stderr
         assert "another junit2af process" in done.stderr
@@ -343,18 +427,38 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
     report = write_report(tmp_path / "report.xml", cases, output_every=3)
     journal = tmp_path / "journal.sqlite3"
     rng = random.Random(20261128)
-    with LocalServer(tmp_path / "server", faults=FaultConfig(seed=1, latency_ms=2),
-                     honour_idempotency_keys=honour_keys) as server:
-        env = {**os.environ, "AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
-               "AF_PROJECT_ID": server.project_id, "PYTHONPATH": str(REPO)}
-        command = [sys.executable, "-m", "junit2af", "upload", "-q", "--json", "--label",
-                   "kill test", "--journal", str(journal), str(report)]
+    with LocalServer(
+        tmp_path / "server",
+        faults=FaultConfig(seed=1, latency_ms=2),
+        honour_idempotency_keys=honour_keys,
+    ) as server:
+        env = {
+            **os.environ,
+            "AF_API_URL": server.base_url,
+            "AF_API_KEY": server.api_key,
+            "AF_PROJECT_ID": server.project_id,
+            "PYTHONPATH": str(REPO),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "junit2af",
+            "upload",
+            "-q",
+            "--json",
+            "--label",
+            "kill test",
+            "--journal",
+            str(journal),
+            str(report),
+        ]
         killed_mid_upload = 0
         for _ in range(5):
             kill_after = rng.randint(1, 90)
             before = len(server.request_log)
-            process = subprocess.Popen(command, env=env, cwd=tmp_path,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
             deadline = time.monotonic() + 30
             while process.poll() is None and time.monotonic() < deadline:
                 if len(server.request_log) - before >= kill_after:
@@ -363,8 +467,9 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
                     break
                 time.sleep(0.0005)
             process.communicate()
-        final = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True,
-                               text=True, check=False)
+        final = subprocess.run(
+            command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False
+        )
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
         assert killed_mid_upload >= 4
@@ -380,8 +485,9 @@ def test_a_resume_after_the_seven_day_rule_leaves_artifacts_out_and_completes(tm
     report = write_report(tmp_path / "report.xml", 30, output_every=3)
     journal = tmp_path / "journal.sqlite3"
     clock = ManualClock()
-    with LocalServer(tmp_path / "server", clock=clock,
-                     faults=FaultConfig(storage_failure_rate=1.0)) as server:
+    with LocalServer(
+        tmp_path / "server", clock=clock, faults=FaultConfig(storage_failure_rate=1.0)
+    ) as server:
         with pytest.raises(UploadFailed):
             upload_once(server, report, journal, retry_deadline_s=0.2)
         assert server.admin.runs()[0]["status"] == "Running"
@@ -435,7 +541,8 @@ def test_background_journal_writes_are_grouped_and_reach_the_disk_unwaited(tmp_p
         started = time.monotonic()
         journal.wait(last)  # a waited write does not sit out the linger
         assert time.monotonic() - started < 5
-        assert reader.execute(
-            "SELECT server_id FROM ops WHERE key=?", (keys[0],)
-        ).fetchone()[0] == "id-again"
+        assert (
+            reader.execute("SELECT server_id FROM ops WHERE key=?", (keys[0],)).fetchone()[0]
+            == "id-again"
+        )
         reader.close()

@@ -19,31 +19,43 @@ REPORT = REPO / "fixtures" / "junit" / "pytest-xunit1.xml"
 
 
 def env_for(server, **extra):
-    return {"AF_API_URL": server.base_url, "AF_API_KEY": server.api_key,
-            "AF_PROJECT_ID": server.project_id, **extra}
+    return {
+        "AF_API_URL": server.base_url,
+        "AF_API_KEY": server.api_key,
+        "AF_PROJECT_ID": server.project_id,
+        **extra,
+    }
 
 
 def test_the_local_servers_link_is_printed_and_in_the_json(local_server, tmp_path):
     result = CliRunner().invoke(
-        main, ["upload", "--json", "--journal", str(tmp_path / "j"), str(REPORT)],
-        env=env_for(local_server))
+        main,
+        ["upload", "--json", "--journal", str(tmp_path / "j"), str(REPORT)],
+        env=env_for(local_server),
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["run_url"] == local_server.run_url(summary["run_id"])
     text = CliRunner().invoke(
-        main, ["upload", "--new-run", "--journal", str(tmp_path / "j"), str(REPORT)],
-        env=env_for(local_server))
+        main,
+        ["upload", "--new-run", "--journal", str(tmp_path / "j"), str(REPORT)],
+        env=env_for(local_server),
+    )
     assert "  link: http://127.0.0.1:" in text.stdout
 
 
 def test_the_template_of_the_environment_wins_and_quotes_the_id(local_server, tmp_path):
     env = env_for(local_server, AF_RUN_URL_TEMPLATE="https://app.example/runs/{run_id}?x=1")
     result = CliRunner().invoke(
-        main, ["upload", "--json", "--journal", str(tmp_path / "j"), str(REPORT)], env=env)
+        main, ["upload", "--json", "--journal", str(tmp_path / "j"), str(REPORT)], env=env
+    )
     summary = json.loads(result.stdout)
     assert summary["run_url"] == f"https://app.example/runs/{summary['run_id']}?x=1"
-    bad = CliRunner().invoke(main, ["upload", str(REPORT)],
-                             env=env_for(local_server, AF_RUN_URL_TEMPLATE="https://x/runs"))
+    bad = CliRunner().invoke(
+        main,
+        ["upload", str(REPORT)],
+        env=env_for(local_server, AF_RUN_URL_TEMPLATE="https://x/runs"),
+    )
     assert bad.exit_code == 2 and "{run_id}" in bad.stderr
 
 
@@ -55,8 +67,7 @@ def test_the_results_file_has_every_result_with_its_ids_even_after_a_resume(tmp_
         env = env_for(server)
         server.set_faults(FaultConfig(seed=3, storage_failure_rate=1.0))
         args = ["upload", "--json", "--journal", str(journal), "--results-file", str(results)]
-        first = CliRunner().invoke(main, [*args, "--retry-deadline", "0.2", str(report)],
-                                   env=env)
+        first = CliRunner().invoke(main, [*args, "--retry-deadline", "0.2", str(report)], env=env)
         assert first.exit_code == 5
         partial = [json.loads(line) for line in results.read_text().splitlines()]
         assert len(partial) == 40  # written on failure too: what is there, and what is not
@@ -74,8 +85,10 @@ def test_the_results_file_has_every_result_with_its_ids_even_after_a_resume(tmp_
             assert line["source"].startswith(str(report))
             ids = {a["artifact_id"] for a in server.admin.artifacts(line["test_result_id"])}
             assert {a["artifact_id"] for a in line["artifacts"]} == ids
-        assert sum(len(line["artifacts"]) for line in lines) == json.loads(
-            done.stdout)["artifacts_uploaded"]
+        assert (
+            sum(len(line["artifacts"]) for line in lines)
+            == json.loads(done.stdout)["artifacts_uploaded"]
+        )
 
 
 def test_completed_uploads_are_compacted_and_old_journals_swept(tmp_path, monkeypatch):

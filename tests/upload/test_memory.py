@@ -36,9 +36,20 @@ print(json.dumps({"rss_kb": peak, "results": summary.results_uploaded}))
 
 def peak_rss_kb(server, report: Path, journal: Path) -> tuple[int, int]:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, server.base_url, server.api_key, server.project_id,
-         str(report), str(journal)],
-        capture_output=True, text=True, check=False, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            server.base_url,
+            server.api_key,
+            server.project_id,
+            str(report),
+            str(journal),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])

@@ -51,8 +51,11 @@ def when(text):
 
 
 def expected_records(paths):
-    records = list(read_records(list(expand_inputs([str(p) for p in paths])),
-                                ParseOptions(warn=lambda m: None)))
+    records = list(
+        read_records(
+            list(expand_inputs([str(p) for p in paths])), ParseOptions(warn=lambda m: None)
+        )
+    )
     return {r.test_name: r for r in records}
 
 
@@ -66,8 +69,10 @@ def test_upload_stores_every_field_of_every_record(local_server, tmp_path):
     assert run["status"] == "Completed"
     stored = local_server.admin.results(run_id=summary["run_id"])
     assert len(stored) == len(expected) == summary["results_uploaded"]
-    counts = {s: sum(1 for r in expected.values() if r.status.value == s)
-              for s in ("Passed", "Failed", "Skipped", "KnownFail")}
+    counts = {
+        s: sum(1 for r in expected.values() if r.status.value == s)
+        for s in ("Passed", "Failed", "Skipped", "KnownFail")
+    }
     for status, number in counts.items():
         assert run["result_counts"][status] == number
         assert summary["counts"].get(status, 0) == number
@@ -85,8 +90,9 @@ def test_upload_stores_every_field_of_every_record(local_server, tmp_path):
         assert metadata.pop("idempotency_key").startswith("j2a-")
         assert metadata == json.loads(json.dumps(dict(record.metadata)))
         plan = plan_artifacts(record, roots)
-        stored_artifacts = {a["label"]: a for a in local_server.admin.artifacts(
-            row["test_result_id"])}
+        stored_artifacts = {
+            a["label"]: a for a in local_server.admin.artifacts(row["test_result_id"])
+        }
         assert set(stored_artifacts) == {a.label for a in plan.artifacts}
         for planned in plan.artifacts:
             got = stored_artifacts[planned.label]
@@ -101,27 +107,36 @@ def test_upload_stores_every_field_of_every_record(local_server, tmp_path):
     puts = [r for r in local_server.request_log if r.method == "PUT"]
     assert len(puts) == artifacts_seen
     assert not any(r.has_authorization for r in puts)
-    api_calls = [r for r in local_server.request_log
-                 if r.method != "PUT" and not r.path.endswith("/status")]
+    api_calls = [
+        r for r in local_server.request_log if r.method != "PUT" and not r.path.endswith("/status")
+    ]
     assert all(r.key_kind == "read-write" for r in api_calls)
     assert summary["requests"] == len(local_server.request_log)
 
 
-def test_run_metadata_names_inputs_with_digests_and_the_reports_time_span(
-    local_server, tmp_path
-):
-    result = upload(local_server, tmp_path, "--json", "--label", "CI #42",
-                    "--metadata", "branch=main", FIXTURES[0])
+def test_run_metadata_names_inputs_with_digests_and_the_reports_time_span(local_server, tmp_path):
+    result = upload(
+        local_server,
+        tmp_path,
+        "--json",
+        "--label",
+        "CI #42",
+        "--metadata",
+        "branch=main",
+        FIXTURES[0],
+    )
     summary = json.loads(result.stdout)
     run = local_server.admin.run(summary["run_id"])
     assert run["label"] == "CI #42"
     metadata = run["metadata"]
     assert metadata["branch"] == "main"
-    assert metadata["inputs"] == [{
-        "name": str(FIXTURES[0]),
-        "sha256": hashlib.sha256(FIXTURES[0].read_bytes()).hexdigest(),
-        "format": "junit",
-    }]
+    assert metadata["inputs"] == [
+        {
+            "name": str(FIXTURES[0]),
+            "sha256": hashlib.sha256(FIXTURES[0].read_bytes()).hexdigest(),
+            "format": "junit",
+        }
+    ]
     first_start = min(r.started_at for r in expected_records([FIXTURES[0]]).values())
     assert when(metadata["report_time_span"]["start"]) == first_start
     assert metadata["junit2af_version"] and metadata["host"]
@@ -157,11 +172,9 @@ def test_bad_input_stops_before_any_request(local_server, tmp_path):
     ("key_attr", "status_text"),
     [("wrong", "HTTP 401"), ("readonly_key", "HTTP 403")],
 )
-def test_auth_errors_name_the_call_and_never_the_key(local_server, tmp_path, key_attr,
-                                                     status_text):
+def test_auth_errors_name_the_call_and_never_the_key(local_server, tmp_path, key_attr, status_text):
     key = "af_wrong_key_123456" if key_attr == "wrong" else getattr(local_server, key_attr)
-    result = upload(local_server, tmp_path, FIXTURES[1], env=env_for(local_server,
-                                                                      AF_API_KEY=key))
+    result = upload(local_server, tmp_path, FIXTURES[1], env=env_for(local_server, AF_API_KEY=key))
     assert result.exit_code == ExitStatus.AUTH
     line = result.stderr.strip().splitlines()[-1]
     # A wrong key is refused by the check before the upload; a read-only one when it
@@ -172,13 +185,20 @@ def test_auth_errors_name_the_call_and_never_the_key(local_server, tmp_path, key
 
 
 def test_missing_settings_are_usage_errors(local_server, tmp_path):
-    result = upload(local_server, tmp_path, FIXTURES[1], env={"AF_API_URL": "",
-                                                               "AF_API_KEY": "",
-                                                               "AF_PROJECT_ID": "p"})
+    result = upload(
+        local_server,
+        tmp_path,
+        FIXTURES[1],
+        env={"AF_API_URL": "", "AF_API_KEY": "", "AF_PROJECT_ID": "p"},
+    )
     assert result.exit_code == ExitStatus.USAGE
     assert "no API key" in result.stderr
-    insecure = upload(local_server, tmp_path, FIXTURES[1], env=env_for(
-        local_server, AF_API_URL="http://example.com/v1/test"))
+    insecure = upload(
+        local_server,
+        tmp_path,
+        FIXTURES[1],
+        env=env_for(local_server, AF_API_URL="http://example.com/v1/test"),
+    )
     assert insecure.exit_code == ExitStatus.USAGE
     assert "plain http" in insecure.stderr
 
