@@ -731,23 +731,25 @@ class _Session:
         def worker() -> None:
             nonlocal done
             turn = self.limit.acquire(self.stop)
-            while turn and not (self.stop.is_set() or self.fatal):
-                try:
-                    item = take()
-                except BaseException as error:  # noqa: BLE001 - the spool or the journal failed
-                    with self.lock:
-                        self.fatal.append(error)
-                        self.stop.set()
-                    break
-                if item is None:
-                    break
-                self.job(run_id, item)
-                with done_lock:
-                    done += 1
-                    self.uploader.progress.advance(done)
-                turn = self.limit.next_turn(self.stop)
-            if turn:
-                self.limit.give_back()
+            try:
+                while turn and not (self.stop.is_set() or self.fatal):
+                    try:
+                        item = take()
+                    except BaseException as error:  # noqa: BLE001 - the spool or journal failed
+                        with self.lock:
+                            self.fatal.append(error)
+                            self.stop.set()
+                        break
+                    if item is None:
+                        break
+                    self.job(run_id, item)
+                    with done_lock:
+                        done += 1
+                        self.uploader.progress.advance(done)
+                    turn = self.limit.next_turn(self.stop)
+            finally:
+                if turn:
+                    self.limit.give_back()
 
         threads = [
             threading.Thread(target=worker, name=f"junit2af-upload-{i}", daemon=True)

@@ -78,3 +78,25 @@ def test_rising_latency_alone_slows_it_down(tmp_path):
         assert summary.results_uploaded == 400
         assert time.monotonic() - started < 60
     assert limit.limit < 32  # each request in flight made all of them slower
+
+
+def test_a_worker_keeps_its_place_and_an_unused_place_does_not_grow_the_limit():
+    stop = __import__("threading").Event()
+    limit = ConcurrencyLimit(None)
+    start = limit.limit
+    taken = [limit.acquire(stop) for _ in range(int(start))]
+    assert all(taken) and limit.in_flight == int(start)
+    # A worker going on to its next job keeps its place: no slot is freed for others.
+    assert limit.next_turn(stop)
+    assert limit.in_flight == int(start)
+    # Places given back without a job (nothing left to do) do not count toward a round:
+    # the limit does not grow while the workers wind down.
+    for _ in range(int(start)):
+        limit.give_back()
+    assert limit.in_flight == 0
+    assert limit.limit == start
+    # Finished jobs do: a round of them doubles it in slow start.
+    for _ in range(int(start)):
+        assert limit.acquire(stop)
+        limit.release()
+    assert limit.limit == 2 * start
