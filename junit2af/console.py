@@ -590,8 +590,8 @@ def print_parsed(console: Console, paths: Sequence[str], read: Any, *, summary: 
         else:
             fields = record.api_fields()
             fields["artifacts"] = [artifact.describe() for artifact in item.artifacts]
-            # One write system call per buffer, not per line (a tenth of the CPU on a
-            # large report); a terminal still sees each line as it is read.
+            # One write system call per buffer, not per line (with two smaller trims, 7-9%
+            # less CPU on a large report); a terminal still sees each line as it is read.
             console.json(fields, flush=False)
     console.flush()  # here, where a reader that went away (``| head``) ends quietly
     skips.finish()

@@ -9,10 +9,11 @@ is unknown is counted as a possible duplicate.
 
 Durability without stalling the upload: writes go through one writer thread that commits
 whatever is queued in one transaction (group commit, one fsync for many). Intents are
-written in batches ahead of the sends (the feeder writes a batch, waits for its commit,
-then hands the records out), so no send waits for the disk on its own; ids and later
-states are committed in the background (losing one to a crash only makes its create in
-doubt: an over-count, never a loss).
+written in batches before the sends (the upload worker that takes the first record of a
+batch writes the batch's intents and waits for their commit), so no send waits for the
+disk on its own; ids and later states are committed in the background, gathered for up
+to :data:`BACKGROUND_LINGER_S` unless somebody waits for one (losing one to a crash only
+makes its create in doubt: an over-count, never a loss).
 
 No sidecar files between transactions (``journal_mode=DELETE``): a CI cache that keeps
 only the ``.sqlite3`` file keeps everything committed. A journal left by a process that
@@ -345,7 +346,6 @@ class Journal:
         self._queue.put(write)
         if wait:
             self._urgent.set()
-        if wait:
             self.wait(write)
         return write
 
