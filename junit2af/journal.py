@@ -156,15 +156,13 @@ def idempotency_key(identity: str, generation: int, key: bytes, attempt: int) ->
 
 
 class _Write:
-    __slots__ = ("sql", "rows", "done", "error", "urgent")
+    __slots__ = ("sql", "rows", "done", "error")
 
-    def __init__(self, sql: str, rows: Sequence[tuple[Any, ...]], urgent: bool) -> None:
+    def __init__(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         self.sql = sql
         self.rows = rows
         self.done = threading.Event()
         self.error: BaseException | None = None
-        #: somebody waits for it: commit without lingering
-        self.urgent = urgent
 
 
 #: How long the writer lets background writes (ids, states) gather before committing
@@ -301,10 +299,9 @@ class Journal:
             first = self._queue.get()
             if first is None:
                 return
-            if not first.urgent:
-                # Only background writes so far: let more gather (group commit), asleep
-                # (their puts do not wake this thread) until somebody waits for one.
-                self._urgent.wait(BACKGROUND_LINGER_S)
+            # Let more gather (group commit), asleep (puts do not wake this thread),
+            # unless somebody waits for a write: then the event is set, or about to be.
+            self._urgent.wait(BACKGROUND_LINGER_S)
             self._urgent.clear()
             batch = [first]
             stop = False
@@ -342,7 +339,7 @@ class Journal:
     def _write(self, sql: str, rows: Sequence[tuple[Any, ...]], *, wait: bool) -> _Write:
         if self._writer_error is not None:
             raise self._writer_error
-        write = _Write(sql, rows, wait)
+        write = _Write(sql, rows)
         self._queue.put(write)
         if wait:
             self._urgent.set()

@@ -712,17 +712,12 @@ class _Session:
         feed_lock = threading.Lock()
         batches = self._batches(self._batch_size)
         current: deque[PlannedRecord] = deque()
-        fed_all = False
 
         def take() -> PlannedRecord | None:
-            nonlocal fed_all
             with feed_lock:
                 if not current:
-                    batch = None if fed_all else next(batches, None)
-                    if batch is None:
-                        fed_all = True
-                        return None
-                    if self.stop.is_set() or self.fatal:
+                    batch = next(batches, None)  # None again once they are all out
+                    if batch is None or self.stop.is_set() or self.fatal:
                         return None
                     self._journal_intents(batch)
                     current.extend(batch)

@@ -21,7 +21,7 @@ from lxml import etree
 
 from junit2af.errors import InputError, UnsupportedFormatError
 from junit2af.parsers import Format, Head, detect
-from junit2af.parsers.base import ParseOptions
+from junit2af.parsers.base import FileContext, ParseOptions
 from junit2af.parsers.xmlsafe import (
     HardenedTree,
     SanitizingReader,
@@ -182,25 +182,17 @@ class _Attempt:
     failure_elements: int = 0  # <failure>/<error> children (googletest writes several)
 
 
-class _Context:
-    """Per-file state of one parse: options, warnings said once, where we are."""
+class _Context(FileContext):
+    """Per-file state of one parse: the shared part, and where we are."""
 
     def __init__(self, source: SourceRef, options: ParseOptions) -> None:
-        self.source = source
-        self.options = options
-        self.report = source.display()
-        self.warned: set[str] = set()
+        super().__init__(source, options, "junit")
         self.records = 0  # records yielded
         #: node-tap's summary test cases were seen: its header counts count them too
         self.paired = False
         #: suites whose header counts disagree with what was read: (first, how many)
         self.count_problem: str | None = None
         self.count_problems = 0
-
-    def warn_once(self, key: str, message: str) -> None:
-        if key not in self.warned:
-            self.warned.add(key)
-            self.options.warn(f"{self.report}: {message}")
 
 
 def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
@@ -408,16 +400,9 @@ def _release(element: etree._Element) -> None:
 
 def _text_of(ctx: _Context, element: etree._Element) -> str:
     text = element.text or ""
-    limit = ctx.options.max_text_bytes
-    if len(text) > limit:  # code points approximate bytes well enough for a cap
-        cut = len(text.encode("utf-8", "surrogatepass")) - limit
-        text = text[:limit] + f"\n[truncated {cut} bytes]\n"
-        ctx.warn_once(
-            "truncated-text",
-            f"line {element.sourceline}: <{_local(element.tag)}> larger than "
-            f"{limit} bytes; cut with a [truncated N bytes] marker",
-        )
-    return text
+    if len(text) <= ctx.options.max_text_bytes:
+        return text
+    return ctx.cap(text, element.sourceline, f"<{_local(element.tag)}>")
 
 
 def _text_artifact(ctx: _Context, label: str, text: str) -> TextArtifact:
