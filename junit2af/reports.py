@@ -15,13 +15,11 @@ import hashlib
 import io
 import os
 import pickle
-import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import BinaryIO
 
 from junit2af.artifacts import AttachmentPolicy, PlannedArtifact, plan_artifacts
@@ -249,8 +247,8 @@ class ReportSet:
     """The reports of one run, read once.
 
     ``paths`` are what the user named (files, directories, globs, archives, ``-``), or
-    pass already expanded ``inputs``. Use it as a context manager: the spool is removed
-    on exit.
+    pass already expanded ``inputs``. Use it as a context manager: the spool is closed
+    on exit (it has no name on disk, so nothing is left behind, even by a killed process).
 
     Example::
 
@@ -276,8 +274,7 @@ class ReportSet:
         self.policy = AttachmentPolicy(self.read.attachment_roots, private_paths)
         self._warn = warn
         self._on_skip = on_skip or (lambda name, why: warn(f"{name}: skipped: {why}"))
-        self._spool_dir: str | None = None
-        self._spool: Path | None = None
+        self._spool: BinaryIO | None = None
         self.scanned: ReportScan | None = None
 
     def __enter__(self) -> ReportSet:
@@ -287,9 +284,9 @@ class ReportSet:
         self.close()
 
     def close(self) -> None:
-        if self._spool_dir is not None:
-            shutil.rmtree(self._spool_dir, ignore_errors=True)
-            self._spool_dir = self._spool = None
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     @property
     def inputs(self) -> list[ReportInput]:
@@ -344,25 +341,26 @@ class ReportSet:
             self._warn(message)
 
         options = self.read.parse_options(warn)
-        self._spool_dir = tempfile.mkdtemp(prefix="junit2af-spool-")
-        self._spool = Path(self._spool_dir) / "records.pickle"
-        # The spool is ours (a private 0700 directory), written and read by this process
-        # only: pickle is safe here and several times faster than JSON for these objects.
-        with open(self._spool, "wb") as spool:
-            for record in read_records(
-                self.inputs, options, fmt=self.read.format, on_digest=scan.inputs.append
-            ):
-                scan.add(record)
-                plan = plan_artifacts(record, self.policy)
-                for warning in plan.warnings:
-                    warn(warning)
-                scan.artifacts += len(plan.artifacts)
-                scan.artifacts_left_out += plan.left_out
-                # What the upload needs: the API fields and the planned artifacts (the
-                # texts now live in the artifacts, not twice).
-                slim = replace(record, outputs=(), failure_text=None, attachments=())
-                # One pickle per record: a shared Pickler's memo would keep every record.
-                spool.write(pickle.dumps(PlannedRecord(slim, tuple(plan.artifacts)), _PROTOCOL))
+        # The spool is ours: a file without a name (unlinked at once where the system
+        # allows, O_TMPFILE on Linux), written and read by this process only, so pickle is
+        # safe here (several times faster than JSON for these objects), and a process
+        # killed with SIGKILL leaves nothing behind in the temporary folder.
+        self.close()
+        spool = self._spool = tempfile.TemporaryFile(prefix="junit2af-spool-")  # noqa: SIM115
+        for record in read_records(
+            self.inputs, options, fmt=self.read.format, on_digest=scan.inputs.append
+        ):
+            scan.add(record)
+            plan = plan_artifacts(record, self.policy)
+            for warning in plan.warnings:
+                warn(warning)
+            scan.artifacts += len(plan.artifacts)
+            scan.artifacts_left_out += plan.left_out
+            # What the upload needs: the API fields and the planned artifacts (the
+            # texts now live in the artifacts, not twice).
+            slim = replace(record, outputs=(), failure_text=None, attachments=())
+            # One pickle per record: a shared Pickler's memo would keep every record.
+            spool.write(pickle.dumps(PlannedRecord(slim, tuple(plan.artifacts)), _PROTOCOL))
         if scan.records == 0 and not any("no test" in w for w in scan.warnings):
             warn("the reports hold no test result")
         self.scanned = scan
@@ -372,11 +370,13 @@ class ReportSet:
         """The records the scan spooled, in order (scans first if needed)."""
         if self.scanned is None:
             self.scan()
-        assert self._spool is not None
-        with open(self._spool, "rb") as spool:
-            while True:
-                try:
-                    item: PlannedRecord = pickle.load(spool)
-                except EOFError:
-                    return
-                yield item
+        spool = self._spool
+        assert spool is not None
+        spool.flush()
+        spool.seek(0)  # one reader at a time: the upload reads the spool once, in order
+        while True:
+            try:
+                item: PlannedRecord = pickle.load(spool)
+            except EOFError:
+                return
+            yield item

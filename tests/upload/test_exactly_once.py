@@ -426,6 +426,8 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
     cases = 200
     report = write_report(tmp_path / "report.xml", cases, output_every=3)
     journal = tmp_path / "journal.sqlite3"
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     rng = random.Random(20261128)
     with LocalServer(
         tmp_path / "server",
@@ -438,6 +440,7 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
             "AF_API_KEY": server.api_key,
             "AF_PROJECT_ID": server.project_id,
             "PYTHONPATH": str(REPO),
+            "TMPDIR": str(temporary),  # where the spool of each killed process would be
         }
         command = [
             sys.executable,
@@ -473,6 +476,7 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
         assert final.returncode == 0, final.stderr
         summary = json.loads(final.stdout)
         assert killed_mid_upload >= 4
+        assert list(temporary.iterdir()) == []  # the spool has no name: killed, it is gone
         duplicates = check_invariant(server, cases, summary["possible_duplicates"])
         assert summary["possible_duplicates"] >= summary["in_doubt"]
         if honour_keys:
