@@ -201,6 +201,8 @@ def test_since_until_and_group_by_dir(tmp_path):
     assert len(by_dir) == 12  # one folder per plain build, one per folder in the zip
     assert by_dir[-1].name == "bundle.zip!build-11"
     assert by_dir[0].label() == "job-000 2024-01-03 08:00 UTC"
+    for group in groups + by_dir:  # backfill() closes them; groups only looked at are closed here
+        group.reports.close()
 
 
 def test_parse_when_refuses_what_is_no_date():
