@@ -899,8 +899,40 @@ def _renamed(record: TestRecord, parent_name: str) -> TestRecord:
     )
 
 
-class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML's safe loader (the C one when built): no Python objects, ever."""
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_base_resolve = _BaseLoader.resolve
+#: The tag of a plain scalar, by its text: the safe loader's implicit resolvers are fixed
+#: regular expressions, so a text always resolves to the same tag. Short texts only, and
+#: a bounded number (a hostile stream of distinct values stops filling it).
+_scalar_tags: dict[str, str] = {}
+_SCALAR_TAGS_MAX = 4096
+
+
+class _SafeLoader(_BaseLoader):  # type: ignore[misc]
+    """PyYAML's safe loader (the C one when built): no Python objects, ever.
+
+    Its composer asks the resolver, in Python, about every node (most of a TAP
+    diagnostics block's cost): a plain scalar's tag is remembered by its text, and the
+    path resolvers, which the safe loader has none of, are not consulted.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and len(value) <= 64:
+            tag = _scalar_tags.get(value)
+            if tag is None:
+                tag = _base_resolve(self, kind, value, implicit)
+                if len(_scalar_tags) < _SCALAR_TAGS_MAX:
+                    _scalar_tags[value] = tag
+            return tag
+        return _base_resolve(self, kind, value, implicit)
+
+    if not _BaseLoader.yaml_path_resolvers:  # always so for the safe loader
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            return None
+
+        def ascend_resolver(self) -> None:
+            return None
 
 
 class _Unfit(Exception):
