@@ -908,7 +908,7 @@ _scalar_tags: dict[str, str] = {}
 _SCALAR_TAGS_MAX = 4096
 
 
-class _SafeLoader(_BaseLoader):  # type: ignore[misc]
+class _SafeLoader(_BaseLoader):
     """PyYAML's safe loader (the C one when built): no Python objects, ever.
 
     Its composer asks the resolver, in Python, about every node (most of a TAP
