@@ -373,10 +373,14 @@ class ReportSet:
         spool = self._spool
         assert spool is not None
         spool.flush()
-        spool.seek(0)  # one reader at a time: the upload reads the spool once, in order
+        # Each reader keeps its own place in the one file (a seek within the read buffer
+        # is only a pointer move), so two readers of the same spool never mix records.
+        position = 0
         while True:
+            spool.seek(position)
             try:
                 item: PlannedRecord = pickle.load(spool)
             except EOFError:
                 return
+            position = spool.tell()
             yield item
