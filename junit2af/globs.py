@@ -173,6 +173,11 @@ def shell_expansion_warning(
     for path in paths:
         if path == "-" or _GLOB_CHARS & set(path) or not os.path.isfile(path):
             continue
+        if not os.path.dirname(os.path.normpath(path)):
+            # A bare name (``results.xml``, ``./results.xml``) is no ``A/<dir>/<file>``:
+            # no ``**`` pattern expands to it, and the folder above would be the one
+            # above the current folder, which the user never named.
+            continue
         full = os.path.normpath(os.path.abspath(path))
         groups.setdefault(os.path.dirname(os.path.dirname(full)), []).append((path, full))
     given = {os.path.normcase(full) for group in groups.values() for _, full in group}

@@ -5,6 +5,7 @@ The argument lists are made by a real bash, as a user's unquoted pattern gives t
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -113,6 +114,15 @@ def test_the_search_is_bounded(tree):
     assert shell_expansion_warning(args) is not None
     assert shell_expansion_warning(args, sniffs=2) is None  # not sure: say nothing
     assert shell_expansion_warning(args, budget=3) is None
+
+
+@pytest.mark.parametrize("given", ["results.xml", "./results.xml"])
+def test_a_file_of_the_current_folder_is_left_alone(tree, given):
+    # From ci/reports, the folder above holds reports deeper than this one: none of them
+    # was named, and no pattern expands to a bare file name.
+    write(tree, "ci/reports/results.xml", "ci/archive/2024/jan/old.xml")
+    os.chdir(tree / "ci" / "reports")
+    assert shell_expansion_warning([given]) is None
 
 
 def test_globs_stdin_and_missing_paths_are_ignored(tree):
