@@ -122,6 +122,9 @@ class _Suite:
     slot_counter: int = 0
     emitted_any: bool = False
     repeats_are_reruns: bool = False
+    #: a repeat of a test case whose last try failed is a rerun: the producers known to
+    #: write each rerun as another <testcase> (Gradle, gotestsum); see _add_attempt
+    failed_repeats_are_reruns: bool = False
     #: what was read in this suite (own) and in its closed nested suites (nested), to
     #: check the header's own counts against (see _check_counts)
     own: _Counts = field(default_factory=lambda: _Counts())
@@ -281,6 +284,9 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                         if tag == "properties":
                             suite.properties.update(_read_properties(element))
                             suite.base_metadata = None
+                            # gotestsum --rerun-fails writes reruns as repeated cases
+                            if "go.version" in suite.properties:
+                                suite.failed_repeats_are_reruns = True
                         elif tag in FAILURE_TAGS:
                             # A harness wrote a failure outside any test case (a whole file
                             # crashed): it must not vanish.
@@ -379,8 +385,23 @@ def _open_suite(ctx: _Context, element: etree._Element, suites: list[_Suite]) ->
         properties=inherited,
         line=element.sourceline,
         repeats_are_reruns=_written_by_pytest(element, suites),
+        failed_repeats_are_reruns=_written_by_gradle(element)
+        or bool(suites and suites[-1].failed_repeats_are_reruns),
         element=element,
     )
+
+
+#: The attributes of Gradle's <testsuite>, in the order its JUnit XML writer writes them
+#: (``skipped`` since Gradle 2.x). Gradle writes a rerun (the test-retry plugin, Develocity)
+#: as another <testcase> unless ``mergeReruns`` is set, which writes Surefire's elements.
+_GRADLE_SUITE_ATTRIBUTES = (
+    ["name", "tests", "skipped", "failures", "errors", "timestamp", "hostname", "time"],
+    ["name", "tests", "failures", "errors", "timestamp", "hostname", "time"],
+)
+
+
+def _written_by_gradle(element: etree._Element) -> bool:
+    return element.attrib.keys() in _GRADLE_SUITE_ATTRIBUTES
 
 
 def _written_by_pytest(element: etree._Element, suites: list[_Suite]) -> bool:
@@ -767,12 +788,24 @@ def _add_attempt(ctx: _Context, suite: _Suite, attempt: _Attempt) -> TestRecord 
     # CasperJS assertions, mocha's duplicate titles) and keeps its own record -- except in
     # reports pytest wrote: pytest runs a node id once per session, and
     # pytest-rerunfailures writes the failed tries as bare, passed-looking test cases.
+    #
+    # Any other producer's repeat is another test, even after a failure: test.each rows,
+    # mocha's forEach and node:test files with the same titles repeat a name, and merging
+    # them as reruns would turn real failures into one flaky pass. A repeat after a failure
+    # is a rerun there only when both name the same source line (the same test, again).
     key = (attempt.classname, attempt.name)
     pending = suite.pending
     slot = suite.latest_slot.get(key)
     if slot is not None and slot in pending and attempt.name:
         attempts = pending[slot]
-        if attempts[-1].status is Status.FAILED or suite.repeats_are_reruns:
+        last = attempts[-1]
+        if last.status is Status.FAILED and _same_failure_again(suite, last, attempt):
+            _fold_failure(last, attempt)
+            return None
+        if suite.repeats_are_reruns or (
+            last.status is Status.FAILED
+            and (suite.failed_repeats_are_reruns or _same_source_line(last, attempt))
+        ):
             attempts.append(attempt)
             return None
     suite.slot_counter += 1
@@ -783,6 +816,43 @@ def _add_attempt(ctx: _Context, suite: _Suite, attempt: _Attempt) -> TestRecord 
         suite.emitted_any = True
         return _build_record(ctx, suite, attempts)
     return None
+
+
+def _same_source_line(first: _Attempt, then: _Attempt) -> bool:
+    return bool(first.file_line) and (first.file, first.file_line) == (then.file, then.file_line)
+
+
+def _same_failure_again(suite: _Suite, last: _Attempt, attempt: _Attempt) -> bool:
+    """``attempt`` is more of ``last``'s failure, written as another test case.
+
+    pytest writes a test that failed and then errored in teardown as two test cases, the
+    second ``<error message="failed on teardown with ...">``; jest-junit writes a test file
+    that failed to run as two failed test cases (jest's text, then the error as JSON) in
+    a suite that says ``tests="0"``. Neither is a rerun, nor another test.
+    """
+    if attempt.status is not Status.FAILED:
+        return False
+    if suite.repeats_are_reruns:
+        return attempt.result == "error" and (attempt.message or "").startswith(
+            "failed on teardown with "
+        )
+    return _header_count(suite.header.get("tests")) == 0
+
+
+def _fold_failure(last: _Attempt, attempt: _Attempt) -> None:
+    """Add ``attempt``'s failure, output and time to ``last`` (one try of one test)."""
+    texts = [
+        text
+        for text in (last.failure_text or last.message, attempt.failure_text or attempt.message)
+        if text
+    ]
+    last.failure_text = "\n\n".join(texts) or None
+    last.message = last.message or attempt.message
+    last.failure_elements += attempt.failure_elements
+    last.outputs.extend(attempt.outputs)
+    last.attachments.extend(attempt.attachments)
+    if attempt.duration_ms is not None:
+        last.duration_ms = (last.duration_ms or 0) + attempt.duration_ms
 
 
 def _flush(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
@@ -861,6 +931,7 @@ def _check_counts(ctx: _Context, suite: _Suite) -> None:
         # Ginkgo counts the specs that ran, and lists the skipped ones too.
         candidates |= {total.records - total.skipped, own.records - own.skipped}
         candidates.add(total.records - total.load_failures)
+        candidates.add(total.records - total.skipped - total.load_failures)
         # pytest's tests= counts its reports: a teardown error again, every subtest.
         pytest_more = suite.repeats_are_reruns and tests > total.records
         if tests not in candidates and not pytest_more:
@@ -999,11 +1070,24 @@ def _test_name(classname: str, name: str, suite: _Suite) -> str:
     defaults put the test's own title in ``classname`` and its full title (describe
     titles, then the test's) in ``name``, which would read ``fails.suite fails``.
     """
-    if not classname or name.startswith(classname) or _title_ends_with(name, classname, suite):
+    if (
+        not classname
+        or _starts_with_word(name, classname)
+        or _title_ends_with(name, classname, suite)
+    ):
         full = name
     else:
         full = f"{classname}.{name}"
     return fit_name(full, pad_with=suite.name or classname or None)
+
+
+def _starts_with_word(name: str, classname: str) -> bool:
+    """``name`` starts with ``classname`` as a whole: ``pkg.C.test`` with ``pkg.C``, not
+    ``test_flaky_once`` with ``test_flaky`` (pytest's module of that test)."""
+    if not name.startswith(classname):
+        return False
+    after = name[len(classname) : len(classname) + 1]
+    return not after or not (after.isalnum() or after == "_")
 
 
 def _title_ends_with(name: str, classname: str, suite: _Suite) -> bool:

@@ -53,6 +53,13 @@ COUNTS = {
     "junit/bats-junit.xml": (7, 1, []),
     # mocha 11: '4 passing, 3 pending, 2 failing' (the 2nd failure is a beforeEach hook).
     "junit/mocha-junit-reporter.xml": (9, 2, []),
+    # Tests that share a name are tests, not reruns. vitest 3 and jest 30: 'Tests 2
+    # failed | 1 passed (3)' and 'Tests: 2 failed, 1 passed, 3 total'; mocha 11: '1 passing,
+    # 1 failing'; node 20: '# tests 2 # pass 1 # fail 1' (default reporters, same suites).
+    "junit/same-name-vitest.xml": (3, 2, []),
+    "junit/same-name-jest-junit.xml": (3, 2, []),
+    "junit/same-name-mocha-xunit.xml": (2, 1, []),
+    "junit/same-name-node-test.xml": (2, 1, []),
 }
 
 

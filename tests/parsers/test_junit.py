@@ -129,11 +129,19 @@ def test_surefire_rerun_failure_is_failed_not_flaky():
     assert record.error_message == "3rd"
 
 
-def test_repeat_after_failure_is_an_attempt_of_one_test():
+#: Gradle's <testsuite> start tag (its attributes in Gradle's order)
+GRADLE_SUITE = (
+    '<testsuite name="C" tests="3" skipped="0" failures="1" errors="0" '
+    'timestamp="2026-01-01T00:00:00" hostname="vm" time="6"><properties/>'
+)
+
+
+def test_repeat_after_failure_is_an_attempt_of_one_test_in_gradles_reports():
+    # Gradle (test-retry plugin) writes every execution as a <testcase>.
     record = one(
-        """<testsuite name="S">
+        f"""{GRADLE_SUITE}
         <testcase classname="C" name="t" time="1"><failure message="no"/></testcase>
-        <testcase classname="C" name="t" time="2"><error message="no again"/></testcase>
+        <testcase classname="C" name="t" time="2"><failure message="no again"/></testcase>
         <testcase classname="C" name="t" time="3"/>
         </testsuite>"""
     )
@@ -141,6 +149,88 @@ def test_repeat_after_failure_is_an_attempt_of_one_test():
     assert record.metadata["attempts"] == 3
     assert record.metadata["flaky"] is True
     assert record.execution_time_ms == 6000
+
+
+def test_repeat_after_failure_is_an_attempt_in_gotestsums_reports():
+    record = one(
+        """<testsuites><testsuite name="example.com/m" tests="2" failures="1">
+        <properties><property name="go.version" value="go1.19.8 linux/amd64"/></properties>
+        <testcase classname="example.com/m" name="TestFlaky"><failure message="Failed"/>
+        </testcase><testcase classname="example.com/m" name="TestFlaky"/>
+        </testsuite></testsuites>"""
+    )
+    assert record.metadata["attempts"] == 2 and record.metadata["flaky"] is True
+
+
+@pytest.mark.parametrize(
+    "suite",
+    [
+        '<testsuites name="vitest tests"><testsuite name="a.test.ts" tests="3">',  # test.each
+        '<testsuite name="Mocha Tests" tests="3">',  # mocha forEach, xunit reporter
+    ],
+)
+def test_repeat_after_failure_is_another_test_for_other_producers(suite):
+    # Rows of test.each (jest, vitest), mocha's forEach, node:test files: same titles,
+    # different tests. Merged as reruns, two failures became one flaky pass.
+    records = parse(
+        f"""{suite}
+        <testcase classname="a.test.ts" name="each row"><failure message="1"/></testcase>
+        <testcase classname="a.test.ts" name="each row"><failure message="2"/></testcase>
+        <testcase classname="a.test.ts" name="each row"/>
+        </testsuite>{"</testsuites>" if suite.startswith("<testsuites") else ""}"""
+    )
+    assert [r.status for r in records] == [Status.FAILED, Status.FAILED, Status.PASSED]
+    assert [r.error_message for r in records[:2]] == ["1", "2"]
+    assert not any("attempts" in r.metadata for r in records)
+    names = NameRegistry()
+    assert [names.claim(r.test_name) for r in records] == [
+        "a.test.ts.each row",
+        "a.test.ts.each row #2",
+        "a.test.ts.each row #3",
+    ]
+
+
+def test_repeat_of_the_same_source_line_after_failure_is_an_attempt():
+    record = one(
+        """<testsuite name="FlakyTestSuite" tests="2">
+        <testcase classname="m.C" name="t" file="m.py" line="42"><failure message="no"/>
+        </testcase><testcase classname="m.C" name="t" file="m.py" line="42"/></testsuite>"""
+    )
+    assert record.metadata["attempts"] == 2 and record.metadata["flaky"] is True
+
+
+def test_pytest_failure_then_teardown_error_is_one_try_of_one_test():
+    record = one(
+        """<testsuites name="pytest tests"><testsuite name="pytest" tests="2">
+        <testcase classname="m" name="test_x" time="1"><failure message="assert 1 == 2">
+        call trace</failure></testcase>
+        <testcase classname="m" name="test_x" time="2"><error
+        message="failed on teardown with &quot;RuntimeError: cleanup&quot;">teardown trace
+        </error></testcase></testsuite></testsuites>"""
+    )
+    assert record.status is Status.FAILED
+    assert "attempts" not in record.metadata
+    assert record.error_message == "assert 1 == 2"
+    assert "call trace" in record.failure_text and "teardown trace" in record.failure_text
+    assert record.execution_time_ms == 3000
+
+
+def test_jest_junits_test_file_that_failed_to_run_is_one_failed_record():
+    record = one(
+        """<testsuites name="jest tests" tests="0"><testsuite name="broken.test.js"
+        errors="1" failures="0" skipped="0" timestamp="1970-01-01T00:00:00" time="0" tests="0">
+        <testcase classname="Test suite failed to run" name="broken.test.js" time="0">
+        <error>  ● Test suite failed to run
+
+    Cannot find module './x' from 'broken.test.js'</error></testcase>
+        <testcase classname="Test suite failed to run" name="broken.test.js" time="0">
+        <failure>{"code":"MODULE_NOT_FOUND"}</failure></testcase></testsuite></testsuites>"""
+    )
+    assert record.status is Status.FAILED
+    assert "attempts" not in record.metadata
+    assert record.error_message == "● Test suite failed to run"
+    assert "Cannot find module" in record.failure_text
+    assert "MODULE_NOT_FOUND" in record.failure_text
 
 
 def test_repeat_after_a_pass_is_another_test_with_an_ordinal():
