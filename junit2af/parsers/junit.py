@@ -1251,6 +1251,13 @@ def _suite_failure_record(ctx: _Context, suite: _Suite, element: etree._Element)
     started = suite.timestamp or ctx.options.fallback_start
     ctx.records += 1
     suite.failed_any = True
+    # The suite's header counts it (TAP::Formatter::JUnit: errors="1" for a script that
+    # exited non-zero): a failure read, for _check_counts.
+    suite.own.failed += 1
+    if _local(element.tag) == "error":
+        suite.own.errors += 1
+    else:
+        suite.own.failures += 1
     return TestRecord(
         test_name=fit_name(suite.name or "suite", pad_with="suite"),
         status=Status.FAILED,

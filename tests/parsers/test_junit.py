@@ -683,3 +683,18 @@ def test_test_cases_that_give_no_record_are_never_a_silent_zero():
     warnings: list[str] = []
     assert parse("<testsuite/>", warnings) == []
     assert warnings == ["r.xml: the report holds no test cases"]
+
+
+def test_a_suite_level_error_counts_as_the_error_its_header_says():
+    # TAP::Formatter::JUnit (prove): a script that exited non-zero is errors="1" and an
+    # <error> beside its test cases; that error is the synthetic record, not a mismatch.
+    warnings: list[str] = []
+    records = parse(
+        """<testsuites><testsuite name="00-exitcode_t" errors="1" tests="1" failures="0">
+        <testcase name="1 - ok"/><error message="Dubious, test returned 3"/>
+        </testsuite></testsuites>""",
+        warnings,
+    )
+    assert [r.status for r in records] == [Status.PASSED, Status.FAILED]
+    assert records[1].metadata["synthetic"] is True
+    assert not any("says" in w for w in warnings), warnings
