@@ -595,6 +595,14 @@ def print_parsed(console: Console, paths: Sequence[str], read: Any, *, summary: 
             console.json(fields, flush=False)
     console.flush()  # here, where a reader that went away (``| head``) ends quietly
     skips.finish()
-    if summary and counts:
-        print_status_table(console, counts)
+    if summary:
+        # What a refused report yielded before its error would not be uploaded (an upload
+        # sends nothing when a report is refused): it is not counted as if it were.
+        refused = {error.path for error in failed}
+        for name in refused:
+            counts.pop(name, None)
+        if counts:
+            print_status_table(console, counts)
+        if refused:
+            console.print(f"not counted: {len(refused)} refused report(s), named above")
     return int(ExitStatus.BAD_INPUT) if failed else 0

@@ -53,6 +53,21 @@ def test_summary_counts_by_status_per_file():
     assert total.split()[0] == "total"
 
 
+def test_summary_leaves_out_what_a_refused_report_yielded_before_its_error(tmp_path):
+    cut = tmp_path / "cut.xml"  # two complete test cases, then the file is cut off
+    cut.write_text(
+        '<testsuite name="s"><testcase classname="c" name="a"/>\n'
+        '<testcase classname="c" name="b"/>\n<testcase classname="c" name="x"><fail'
+    )
+    result = run("parse", "--summary", str(cut), str(PYTEST_XML))
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert f"{cut}:3" in result.stderr
+    rows = result.stdout.splitlines()
+    assert not any(str(cut) in row for row in rows)  # not "2 Passed" for a refused file
+    assert rows[-2].split()[-1] == "15" and rows[-2].split()[0] == "total"
+    assert rows[-1] == "not counted: 1 refused report(s), named above"
+
+
 def test_a_bad_file_does_not_stop_the_others_and_sets_the_exit_code(tmp_path):
     bad = tmp_path / "broken.xml"
     bad.write_text("<testsuite><testcase name='a'>\n<oops")
