@@ -26,6 +26,21 @@ Rules, and the quirks of the real tools that forced them:
   reports build errors as ``build-output``/``build-fail`` events (``ImportPath``) and the
   package's ``FailedBuild``; older Go writes them as plain text on stderr and
   ``FAIL pkg [build failed]`` on stdout, so non-JSON lines are read as build output.
+  When every package failed to build, older Go writes no event at all: a file of such
+  lines is still a report (one Failed record per package), unless it holds ``go test``
+  text results (``=== RUN``, ``--- PASS``, ``ok pkg``) that would be lost.
+* Go < 1.20's test2json reads ``=== RUN``/``--- PASS`` lines only at the start of a line.
+  A test that prints without a final newline gets its ``--- PASS: Name (0.00s)`` glued to
+  that output, and no end event. Such a test is settled from that marker (found anywhere
+  in the package's output) when its parent or package ends; without one, a test whose
+  parent passed or whose package passed did not fail (Passed). A ``--- FAIL: Name`` line a
+  passing test printed becomes a ``fail`` event for a test that never had ``run``: in a
+  package whose test binary said ``PASS``, such a failure is not a record (a warning says
+  so); elsewhere it is kept (a failing benchmark, whose events never have ``run``, or a
+  test whose ``=== RUN`` line was glued). Glued framework text is cut from the output.
+* Go 1.19 writes benchmark logs as output of no test (or of the test before): a failing
+  benchmark's failure text is the output after its ``BenchmarkName`` line. Passing
+  benchmarks get no event at all, so no record.
 * gotestsum's ``--rerun-fails`` appends the reruns' events to the same file: a test that
   failed and runs again in a later run of its package is one record with attempts
   (``flaky`` when the last one passed), not a duplicate. Repeats within one run
@@ -58,22 +73,31 @@ FORMATS = (
 )
 
 _SNIFF_EVENT = re.compile(rb'"Action"\s*:\s*"[a-z-]+"')
+_SNIFF_BUILD_FAILED = re.compile(rb"^FAIL\s+\S+\s+\[(?:build|setup) failed\]$")
+# go test's text results: a file holding them is go test's text output, not a report.
+_TEXT_RESULT = r"^\s*(?:=== RUN\s|--- (?:PASS|FAIL|SKIP|BENCH): |ok\s+\S+\s|FAIL\s+\S+\s+[\d.]+s\b)"
+_SNIFF_TEXT_RESULT = re.compile(_TEXT_RESULT.encode())
 
 
 def sniff(head: Head) -> str | None:
     """test2json: the first line that starts with ``{`` is an event with an ``Action``
     and a ``Package``/``ImportPath``/``Test``. Lines before it may be plain text: older
-    Go writes build errors to stderr, and ``2>&1`` puts them first."""
+    Go writes build errors to stderr, and ``2>&1`` puts them first. When every package
+    failed to build, older Go writes no event at all: text with a ``FAIL pkg [build
+    failed]`` line and no test result line is such a report."""
+    build_failed = results = False
     for line in head.text.split(b"\n")[:200]:
         line = line.strip()
         if not line.startswith(b"{"):
+            build_failed = build_failed or bool(_SNIFF_BUILD_FAILED.match(line))
+            results = results or bool(_SNIFF_TEXT_RESULT.match(line))
             continue
         if _SNIFF_EVENT.search(line) and (
             b'"Package"' in line or b'"ImportPath"' in line or b'"Test"' in line
         ):
             return "go-test-json"
         return None
-    return None
+    return "go-test-json" if build_failed and not results else None
 
 
 #: Tests running at once that are kept; beyond this the oldest is reported incomplete.
@@ -100,6 +124,20 @@ _BUILD_HEADER = re.compile(r"^# (\S+)(?: \[[^\]]*\])?\s*$")
 _PANIC = re.compile(r"^panic: (.*)$", re.MULTILINE)
 # t.Log/t.Error/t.Skip output: '    file_test.go:12: message' (indented 4 per subtest level).
 _LOG_ENTRY = re.compile(r"^(\s*)[^\s:]+\.go:\d+: ")
+_TEXT_RESULT_LINE = re.compile(_TEXT_RESULT)
+# A test's result line, anywhere in a line: go < 1.20's test2json misses it when the test's
+# output before it had no final newline ('done--- PASS: TestX (0.01s)').
+_MARKER = re.compile(r"--- (PASS|FAIL|SKIP): (\S+) \((\d+(?:\.\d+)?)s\)")
+_MARKER_STATUS = {"PASS": Status.PASSED, "FAIL": Status.FAILED, "SKIP": Status.SKIPPED}
+# go test's own text glued to the end of a line of a test's output (go < 1.20).
+_GLUED = re.compile(
+    r"(?:=== (?:RUN|PAUSE|CONT|NAME) +\S+"
+    r"|--- (?:PASS|FAIL|SKIP|BENCH): \S+(?: \([\d.]+s\))?)\s*$"
+)
+# The line go test -v prints before it runs a benchmark: its bare name.
+_BENCH_NAME = re.compile(r"^(Benchmark\S*)\n$")
+#: Benchmarks whose output (go 1.19: output of no test) is kept for a failure to come.
+MAX_BENCH = 100
 
 _STATUS = {
     "pass": Status.PASSED,
@@ -122,6 +160,8 @@ class _Running:
     parent: str | None = None
     children: int = 0
     failed_children: int = 0
+    open_children: int = 0  # subtests started and not finished
+    implicit: bool = False  # no 'run' event: an output or end event was its first
 
 
 @dataclass
@@ -141,6 +181,7 @@ class _Attempt:
     synthetic_reason: str | None = None
     subtests: int = 0
     repeat_of_passed: bool = False
+    result_from: str | None = None  # how a test without an end event was settled
 
 
 @dataclass
@@ -154,6 +195,16 @@ class _PackageRun:
     failed_tests: int = 0
     keys: list[int] = field(default_factory=list)
     panicked: str | None = None
+    # The test binary's own last 'PASS'/'FAIL' line (TestMain may exit 0 after 'FAIL').
+    verdict: str | None = None
+    # '--- PASS: Name (1.00s)' markers seen in any output: test -> (status, elapsed ms).
+    markers: dict[str, tuple[Status, int]] = field(default_factory=dict)
+    # Failures of tests that never had 'run': real (a benchmark) unless the binary passed.
+    suspects: list[tuple[_Running, datetime | None, int | None]] = field(default_factory=list)
+    bench: OrderedDict[str, CappedText] = field(default_factory=OrderedDict)
+    bench_current: str | None = None
+    failed_prefixes: set[str] = field(default_factory=set)  # parents of failed benchmarks
+    settled: int = 0  # tests without an end event whose result was worked out
 
 
 def _key(package: str, test: str) -> int:
@@ -179,6 +230,8 @@ class _Reader:
         self.build_failed: OrderedDict[str, int] = OrderedDict()  # ImportPath -> line
         self.stray_package = ""
         self.stray_lines = 0
+        self.stray_failures = 0  # 'FAIL pkg [build failed]' lines
+        self.stray_results = 0  # go test text results ('ok pkg', '--- PASS: ...')
 
     # ------------------------------------------------------------------ events
 
@@ -206,14 +259,20 @@ class _Reader:
         if test is None:
             if action == "output":
                 text = event.get("Output")
-                if isinstance(text, str) and not _SUMMARY_LINE.match(text.rstrip("\n")):
-                    run.output.append(text)
+                if isinstance(text, str):
+                    bare = text.rstrip("\r\n")
+                    if bare in ("PASS", "FAIL"):
+                        run.verdict = bare
+                    if not _SUMMARY_LINE.match(bare):
+                        run.output.append(text)
+                        self._scan(run, text)
             elif action in _STATUS:
                 yield from self._end_run(run, line, action, time, event)
             else:
                 self.warn(f"action:{action}", f"line {line}: unknown action {action!r} ignored")
             return
         if action == "run":
+            run.bench_current = None
             yield from self._start_test(run, test, line, time)
         elif action == "output":
             running = run.running.get(test)
@@ -222,23 +281,39 @@ class _Reader:
             text = event.get("Output")
             if isinstance(text, str):
                 running.output.append(text)
+                self._scan(run, text)
         elif action in ("pause", "cont"):
             if test not in run.running:
                 yield from self._implicit_start(run, test, line, time)
         elif action in _STATUS:
             running = run.running.pop(test, None)
             if running is None:
-                # An end without a start (a log cut at its beginning): nothing to show.
+                # An end without a start (a log cut at its beginning, a benchmark).
                 parent = self._parent_of(run, test)
-                running = _Running(package, test, line, None, CappedText(0))
+                running = _Running(package, test, line, None, CappedText(0), implicit=True)
                 if parent is not None:
                     parent.children += 1
+                    parent.open_children += 1
                     running.parent = parent.test
             else:
                 self.open_count -= 1
+            run.markers.pop(test, None)
+            status = _STATUS[action]
             elapsed = as_number(event.get("Elapsed"))
             elapsed_ms = None if elapsed is None else int(round(elapsed * 1000))
-            yield from self._finish_test(run, running, _STATUS[action], time, elapsed_ms)
+            if running.implicit:
+                bench = run.bench.pop(test, None)
+                if bench is not None:
+                    # go 1.19: a benchmark's log comes before its result, as output of no
+                    # test (or of the test before); what follows its result line is the
+                    # next benchmarks' output.
+                    running.output = bench
+                if status is Status.FAILED:
+                    yield from self._suspect(run, running, time, elapsed_ms)
+                    return
+            if running.open_children:
+                yield from self._settle_children(run, running, status, time)
+            yield from self._finish_test(run, running, status, time, elapsed_ms)
         else:
             self.warn(f"action:{action}", f"line {line}: unknown action {action!r} ignored")
 
@@ -246,7 +321,10 @@ class _Reader:
         """A line that is not JSON: go < 1.24's build output (stderr merged in)."""
         self.stray_lines += 1
         text = text.rstrip("\r\n")
+        if _TEXT_RESULT_LINE.match(text):
+            self.stray_results += 1
         if match := _BUILD_FAILED.match(text):
+            self.stray_failures += 1
             package = match.group(1)
             output = self.build_output.pop(package, None)
             yield self._package_failure(
@@ -304,6 +382,39 @@ class _Reader:
         event: Mapping[str, Any],
     ) -> Iterator[TestRecord]:
         """The package's own pass/fail/skip (or the end of the log): close what is open."""
+        # The binary passed: no test failed (a test's failure fails its package).
+        clean = action == "pass" and run.verdict != "FAIL"
+        # Deepest (latest started) first, so that children close before parents.
+        for name in reversed(list(run.running)):
+            running = run.running[name]
+            result = self._settle(run, running, clean, "its package passed", time)
+            if result is not None:
+                del run.running[name]
+                self.open_count -= 1
+                yield from self._finish_test(run, running, *result)
+        if run.settled:
+            self.warn(
+                f"settled:{run.name}",
+                f"package {run.name}: {run.settled} test(s) had no end event (go < 1.20's "
+                "test2json misses a `--- PASS` line glued to output without a final "
+                "newline); their result is read from that line, or from their parent's or "
+                "package's",
+            )
+        phantoms = []
+        for running, end, elapsed_ms in run.suspects:
+            if clean:
+                phantoms.append(running.test)
+                continue
+            yield from self._finish_test(run, running, Status.FAILED, end, elapsed_ms)
+        run.suspects.clear()
+        if phantoms:
+            shown = ", ".join(phantoms[:3]) + (", ..." if len(phantoms) > 3 else "")
+            self.warn(
+                f"phantom:{run.name}",
+                f"package {run.name} passed, but test2json reported {len(phantoms)} test(s) "
+                f"that never started as failed ({shown}): `--- FAIL` lines a test printed, "
+                "which go < 1.20 reads as results; they are not records",
+            )
         if run.running:
             why = (
                 f"{run.panicked} panicked and the test binary exited"
@@ -319,7 +430,6 @@ class _Reader:
                     "are reported as Failed (incomplete) and tests that had not started are "
                     "not in the report",
                 )
-            # Deepest (latest started) first, so that children close before parents.
             for name in reversed(list(run.running)):
                 running = run.running.pop(name)
                 self.open_count -= 1
@@ -413,6 +523,7 @@ class _Reader:
         parent = self._parent_of(run, test)
         if parent is not None:
             parent.children += 1
+            parent.open_children += 1
         run.running[test] = _Running(
             package=run.name,
             test=test,
@@ -428,9 +539,12 @@ class _Reader:
     def _implicit_start(
         self, run: _PackageRun, test: str, line: int, time: datetime | None
     ) -> Generator[TestRecord, None, _Running]:
-        """An event for a test that never had 'run' (a log cut at its start)."""
+        """An event for a test that never had 'run' (a log cut at its start, a benchmark,
+        a ``--- FAIL`` line a test printed, or go < 1.20 missing a glued ``=== RUN``)."""
         yield from self._start_test(run, test, line, time)
-        return run.running[test]
+        running = run.running[test]
+        running.implicit = True
+        return running
 
     def _evict_oldest(self) -> Iterator[TestRecord]:
         self.warn(
@@ -459,6 +573,87 @@ class _Reader:
                 return parent
         return None
 
+    def _scan(self, run: _PackageRun, text: str) -> None:
+        """Note result markers and benchmark output in a piece of output."""
+        if "--- " in text:
+            for match in _MARKER.finditer(text):
+                seconds = float(match.group(3))
+                run.markers[match.group(2)] = (
+                    _MARKER_STATUS[match.group(1)],
+                    int(round(seconds * 1000)),
+                )
+                if len(run.markers) > MAX_OPEN:
+                    del run.markers[next(iter(run.markers))]
+        if text.startswith("Benchmark") and (bench := _BENCH_NAME.match(text)):
+            run.bench_current = bench.group(1)
+            run.bench[run.bench_current] = CappedText(self.options.max_text_bytes)
+            run.bench.move_to_end(run.bench_current)
+            while len(run.bench) > MAX_BENCH:
+                run.bench.popitem(last=False)
+        elif run.bench_current is not None and not _FRAMEWORK_LINE.match(text):
+            buffer = run.bench.get(run.bench_current)
+            if buffer is not None:
+                buffer.append(text)
+
+    def _suspect(
+        self,
+        run: _PackageRun,
+        running: _Running,
+        time: datetime | None,
+        elapsed_ms: int | None,
+    ) -> Iterator[TestRecord]:
+        """A failure of a test that never had 'run': kept until its package ends, dropped
+        if the test binary passed (then it was a ``--- FAIL`` line a test printed)."""
+        parent = run.running.get(running.parent) if running.parent else None
+        if parent is not None:
+            # Not a subtest of a running test until its package says it failed.
+            parent.children -= 1
+            parent.open_children -= 1
+        run.suspects.append((running, time, elapsed_ms))
+        if len(run.suspects) > MAX_HELD:
+            held, end, elapsed = run.suspects.pop(0)
+            yield from self._finish_test(run, held, Status.FAILED, end, elapsed)
+
+    def _settle(
+        self,
+        run: _PackageRun,
+        running: _Running,
+        clean: bool,
+        why: str,
+        time: datetime | None,
+    ) -> tuple[Status, datetime | None, int | None, str] | None:
+        """The result of a test that got no end event, when its ``--- PASS`` line was seen
+        (glued to output) or when its parent or package passed (then it did not fail)."""
+        marker = run.markers.pop(running.test, None)
+        if marker is None and not clean:
+            return None
+        run.settled += 1
+        if marker is None:
+            return Status.PASSED, time, None, why
+        status, elapsed_ms = marker
+        word = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP"}[status]
+        end = time
+        if running.started_at is not None:
+            end = running.started_at + timedelta(milliseconds=elapsed_ms)
+        if status is Status.FAILED and clean:
+            # A failure would have failed its parent and package: a line it printed.
+            return Status.PASSED, end, elapsed_ms, why
+        return status, end, elapsed_ms, f"its --- {word} line in the output"
+
+    def _settle_children(
+        self, run: _PackageRun, parent: _Running, status: Status, time: datetime | None
+    ) -> Iterator[TestRecord]:
+        """A parent ends while subtests have no end event (go < 1.20, a glued result)."""
+        prefix = parent.test + "/"
+        for name in reversed([name for name in run.running if name.startswith(prefix)]):
+            running = run.running[name]
+            clean = status is not Status.FAILED
+            result = self._settle(run, running, clean, "its parent passed", time)
+            if result is not None:
+                del run.running[name]
+                self.open_count -= 1
+                yield from self._finish_test(run, running, *result)
+
     def _finish_test(
         self,
         run: _PackageRun,
@@ -466,6 +661,7 @@ class _Reader:
         status: Status,
         time: datetime | None,
         elapsed_ms: int | None,
+        result_from: str | None = None,
         *,
         incomplete: str | None = None,
     ) -> Iterator[TestRecord]:
@@ -475,10 +671,21 @@ class _Reader:
             run.panicked = running.test
         parent = run.running.get(running.parent) if running.parent else None
         failed = status is Status.FAILED
+        if parent is not None and parent.open_children > 0:
+            parent.open_children -= 1
         if failed and parent is not None:
             parent.failed_children += 1
         if failed:
             run.failed_tests += 1
+        if failed and running.implicit:
+            if running.test in run.failed_prefixes:
+                # A benchmark whose sub-benchmark failed: that failure is the record.
+                return
+            if len(run.failed_prefixes) < MAX_OPEN:
+                name = running.test
+                while "/" in name:
+                    name = name.rsplit("/", 1)[0]
+                    run.failed_prefixes.add(name)
 
         reason = None
         if running.children:
@@ -515,6 +722,7 @@ class _Reader:
             incomplete=incomplete is not None,
             synthetic_reason=reason,
             subtests=running.children,
+            result_from=result_from,
         )
         yield from self._complete(run, running.test, attempt)
 
@@ -577,6 +785,8 @@ class _Reader:
             metadata["incomplete"] = True
         if final.repeat_of_passed:
             metadata["repeat_of_passed"] = True
+        if final.result_from:
+            metadata["result_from"] = final.result_from
         metadata["report_line"] = first.line
         outputs: list[TextArtifact] = []
         if len(attempts) > 1:
@@ -621,7 +831,13 @@ class _Reader:
     # ------------------------------------------------------------------ the end
 
     def finish(self) -> Iterator[TestRecord]:
-        if self.events == 0 and not self.build_failed:
+        if self.events == 0 and self.stray_results:
+            raise InputError(
+                self.path,
+                "`go test` text output, without test2json events: its test results would be "
+                "lost (write `go test -json ./... > report.json`)",
+            )
+        if self.events == 0 and not self.build_failed and not self.stray_failures:
             raise InputError(
                 self.path, "no test2json events in it (is this `go test -json` output?)"
             )
@@ -666,9 +882,15 @@ def _own_text(output: str) -> str:
     """A test's output without go test's own ``=== RUN``/``--- PASS`` lines."""
     if not output:
         return ""
-    return "".join(
-        line for line in output.splitlines(keepends=True) if not _FRAMEWORK_LINE.match(line)
-    )
+    lines = []
+    for line in output.splitlines(keepends=True):
+        if _FRAMEWORK_LINE.match(line):
+            continue
+        if ("--- " in line or "=== " in line) and (glued := _GLUED.search(line)):
+            # go < 1.20: 'printed without a newline--- PASS: TestX (0.00s)'.
+            line = line[: glued.start()] + "\n"
+        lines.append(line)
+    return "".join(lines)
 
 
 def _last_log_entry(text: str) -> str | None:

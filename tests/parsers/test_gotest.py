@@ -322,6 +322,224 @@ def test_sniff_accepts_leading_build_output_and_refuses_other_json_lines():
     assert gotest.sniff(Head(b'{"$report_type": "SessionStart"}\n')) is None
 
 
+# ------------------------------------------------------------------ go < 1.20 framing
+
+
+def package_end(passed: bool = True) -> list[str]:
+    """The end of a package as go test -json writes it: the binary's PASS/FAIL line,
+    go's ok/FAIL line, and the package's own event."""
+    if passed:
+        return [
+            ev("output", None, "PASS\n"),
+            ev("output", None, f"ok  \t{PKG}\t0.003s\n"),
+            ev("pass", None, Elapsed=0.003),
+        ]
+    return [
+        ev("output", None, "FAIL\n"),
+        ev("output", None, f"FAIL\t{PKG}\t0.003s\n"),
+        ev("fail", None, Elapsed=0.003),
+    ]
+
+
+def test_a_result_glued_to_output_without_a_newline_is_read_from_its_line():
+    """go 1.19 (audit gok.json): 'fmt.Print("no newline at end")' glues the test's
+    '--- PASS' line to that output, and test2json gives the test no end event."""
+    warnings: list[str] = []
+    lines = [
+        ev("run", "TestNoNewline"),
+        ev("output", "TestNoNewline", "=== RUN   TestNoNewline\n"),
+        ev("output", "TestNoNewline", "no newline at end--- PASS: TestNoNewline (0.25s)\n"),
+        *passing("TestOther"),
+        *package_end(passed=True),
+    ]
+    records = by_name(parse(lines, warnings))
+    glued = records[f"{PKG}.TestNoNewline"]
+    assert glued.status is Status.PASSED and "incomplete" not in glued.metadata
+    assert glued.metadata["result_from"] == "its --- PASS line in the output"
+    assert glued.execution_time_ms == 250
+    assert glued.outputs[0].text == "no newline at end\n"  # without the glued result line
+    assert records[f"{PKG}.TestOther"].status is Status.PASSED
+    assert any("had no end event" in w for w in warnings)
+
+
+def test_glued_results_in_a_failing_package_keep_their_own_status():
+    lines = [
+        ev("run", "TestPasses"),
+        ev("output", "TestPasses", "no newline--- PASS: TestPasses (0.00s)\n"),
+        ev("run", "TestSkips"),
+        ev("output", "TestSkips", "skipping--- SKIP: TestSkips (0.00s)\n"),
+        ev("run", "TestFailsGlued"),
+        ev("output", "TestFailsGlued", "then failing--- FAIL: TestFailsGlued (0.00s)\n"),
+        *failing("TestFails", "    f_test.go:3: a real failure\n"),
+        ev("run", "TestCrashed"),
+        ev("output", "TestCrashed", "working\n"),
+        *package_end(passed=False),
+    ]
+    records = by_name(parse(lines))
+    assert records[f"{PKG}.TestPasses"].status is Status.PASSED
+    assert records[f"{PKG}.TestSkips"].status is Status.SKIPPED
+    failed = records[f"{PKG}.TestFailsGlued"]
+    assert failed.status is Status.FAILED and "incomplete" not in failed.metadata
+    assert failed.failure_text == "then failing"
+    assert records[f"{PKG}.TestFails"].status is Status.FAILED
+    # No marker and a failing package: it may have crashed, as before.
+    crashed = records[f"{PKG}.TestCrashed"]
+    assert crashed.status is Status.FAILED and crashed.metadata["incomplete"] is True
+
+
+def test_a_test_without_end_in_a_passing_package_did_not_fail():
+    lines = [ev("run", "TestA"), ev("output", "TestA", "output, result lost\n")]
+    lines += package_end(passed=True)
+    (record,) = parse(lines)
+    assert record.status is Status.PASSED and "incomplete" not in record.metadata
+    assert record.metadata["result_from"] == "its package passed"
+    # ... nor does a '--- FAIL' line of its own: the binary said PASS.
+    lines = [ev("run", "TestB"), ev("output", "TestB", "x--- FAIL: TestB (0.00s)\n")]
+    (record,) = parse(lines + package_end(passed=True))
+    assert record.status is Status.PASSED
+
+
+def test_a_subtest_without_end_is_settled_when_its_parent_ends():
+    """go 1.19: a subtest printing without a newline glues the next '=== RUN' to its
+    output; a child whose result line was glued has no end event, and when its parent
+    passed it did not fail."""
+    lines = [
+        ev("run", "TestP"),
+        ev("run", "TestP/child"),
+        ev("output", "TestP/child", "child without newline=== RUN   TestP/other\n"),
+        ev("output", "TestP/other", "    --- PASS: TestP/other (0.00s)\n"),
+        ev("pass", "TestP/other", Elapsed=0),
+        ev("output", "TestP", "--- PASS: TestP (0.00s)\n"),
+        ev("pass", "TestP", Elapsed=0),
+    ]
+    records = by_name(parse(lines))  # no package end: TestP/child is settled by TestP
+    assert set(records) == {f"{PKG}.TestP/child", f"{PKG}.TestP/other"}
+    child = records[f"{PKG}.TestP/child"]
+    assert child.status is Status.PASSED and child.metadata["result_from"] == "its parent passed"
+    assert child.outputs[0].text == "child without newline\n"
+    assert records[f"{PKG}.TestP/other"].status is Status.PASSED
+
+
+def test_a_fail_line_a_passing_test_printed_is_not_a_record():
+    """go 1.19 (audit gol.json): a test printing '--- FAIL: TestImaginary (0.00s)' makes
+    test2json report a 'fail' for a test that never had 'run', in a package that passed."""
+    warnings: list[str] = []
+    lines = [
+        ev("run", "TestFakeFailLine"),
+        ev("output", "TestFakeFailLine", "=== RUN   TestFakeFailLine\n"),
+        ev("output", "TestImaginary", "--- FAIL: TestImaginary (0.00s)\n"),
+        ev("fail", "TestImaginary", Elapsed=0),
+        ev("output", "TestFakeFailLine", "--- FAIL: TestFakeFailLine/sub (0.00s)\n"),
+        ev("fail", "TestFakeFailLine/sub", Elapsed=0),
+        ev("output", "TestFakeFailLine", "--- PASS: TestFakeFailLine (0.00s)\n"),
+        ev("pass", "TestFakeFailLine", Elapsed=0),
+        *package_end(passed=True),
+    ]
+    (record,) = parse(lines, warnings)
+    assert record.test_name == f"{PKG}.TestFakeFailLine" and record.status is Status.PASSED
+    assert any("TestImaginary" in w and "not records" in w for w in warnings)
+
+
+def test_a_fail_without_run_is_kept_when_the_binary_failed():
+    # A test whose '=== RUN' line was glued to another test's output, in a failing package.
+    lines = [
+        ev("run", "TestA"),
+        ev("output", "TestA", "A without newline=== RUN   TestB\n"),
+        ev("output", "TestA", "    b_test.go:6: B fails\n"),
+        ev("output", "TestB", "--- FAIL: TestB (0.01s)\n"),
+        ev("fail", "TestB", Elapsed=0.01),
+        ev("output", "TestA", "--- PASS: TestA (0.05s)\n"),
+        ev("pass", "TestA", Elapsed=0.05),
+        *package_end(passed=False),
+    ]
+    records = by_name(parse(lines))
+    assert records[f"{PKG}.TestB"].status is Status.FAILED
+    assert len(records) == 2  # the package's failure is TestB's: no synthetic record
+    # TestMain calling os.Exit(0) after m.Run: go says 'ok', the binary said FAIL.
+    lines = [
+        ev("output", "TestX", "--- FAIL: TestX (0.00s)\n"),
+        ev("fail", "TestX", Elapsed=0),
+        ev("output", None, "FAIL\n"),
+        ev("output", None, f"ok  \t{PKG}\t0.002s\n"),
+        ev("pass", None, Elapsed=0.002),
+    ]
+    (record,) = parse(lines)
+    assert record.test_name == f"{PKG}.TestX" and record.status is Status.FAILED
+    # A log that ends without its package's result keeps the failure too.
+    (record,) = parse([ev("fail", "TestY", Elapsed=0)])
+    assert record.status is Status.FAILED
+
+
+def test_a_failing_benchmark_has_its_log_from_the_package_output():
+    """go 1.19 (audit gobench.json): benchmarks have no 'run' event and their log is
+    output of no test; a sub-benchmark's failure fails its parent too."""
+    lines = [
+        ev("output", None, "goos: linux\n"),
+        ev("output", None, "BenchmarkX\n"),
+        ev("output", None, "BenchmarkX-2   \t      10\t    88.40 ns/op\n"),
+        ev("output", None, "BenchmarkFail\n"),
+        ev("output", None, "    a_test.go:58: before failing\n"),
+        ev("output", None, "    a_test.go:59: bench fail\n"),
+        ev("output", "BenchmarkFail", "--- FAIL: BenchmarkFail\n"),
+        ev("output", "BenchmarkFail", "BenchmarkSub\n"),
+        ev("output", "BenchmarkFail", "BenchmarkSub/bad\n"),
+        ev("output", "BenchmarkFail", "    a_test.go:70: sub fail\n"),
+        ev("fail", "BenchmarkFail"),
+        ev("output", "BenchmarkSub/bad", "--- FAIL: BenchmarkSub/bad\n"),
+        ev("fail", "BenchmarkSub/bad"),
+        ev("output", "BenchmarkSub", "--- FAIL: BenchmarkSub\n"),
+        ev("fail", "BenchmarkSub"),
+        *package_end(passed=False),
+    ]
+    records = by_name(parse(lines))
+    assert set(records) == {f"{PKG}.BenchmarkFail", f"{PKG}.BenchmarkSub/bad"}
+    bench = records[f"{PKG}.BenchmarkFail"]
+    assert bench.error_message == "a_test.go:59: bench fail"
+    assert bench.failure_text == "    a_test.go:58: before failing\n    a_test.go:59: bench fail"
+    assert records[f"{PKG}.BenchmarkSub/bad"].failure_text == "    a_test.go:70: sub fail"
+
+
+BUILD_FAILED_STDOUT = (
+    b"FAIL\texample.com/m/b [build failed]\nFAIL\texample.com/m/c [build failed]\n"
+)
+BUILD_FAILED_MERGED = (
+    b"# example.com/m/b [example.com/m/b.test]\n"
+    b"b/b_test.go:3:28: undefined: undefinedThing\n"
+    b"FAIL\texample.com/m/b [build failed]\n"
+)
+
+
+def test_build_failures_without_any_event_are_a_report():
+    """go < 1.24 writes no event when every package fails to build: only text."""
+    for text in (BUILD_FAILED_STDOUT, BUILD_FAILED_MERGED):
+        detection = detect(text)
+        assert detection.format is not None and detection.format.name == "go-test-json"
+    records = parse(BUILD_FAILED_STDOUT.decode())
+    assert [r.test_name for r in records] == [
+        "example.com/m/b (build failed)",
+        "example.com/m/c (build failed)",
+    ]
+    assert all(r.status is Status.FAILED and r.metadata["synthetic"] for r in records)
+    (record,) = parse(BUILD_FAILED_MERGED.decode())
+    assert record.error_message == (
+        "example.com/m/b: build failed: b/b_test.go:3:28: undefined: undefinedThing"
+    )
+    assert record.failure_text == (
+        "# example.com/m/b [example.com/m/b.test]\nb/b_test.go:3:28: undefined: undefinedThing"
+    )
+
+
+def test_go_test_text_with_results_is_still_refused():
+    text = BUILD_FAILED_MERGED + b"ok  \texample.com/m/a\t0.002s\n"
+    detection = detect(text)
+    assert detection.format is None and detection.looks_like is not None
+    assert detection.looks_like.title == "`go test` text output"
+    with pytest.raises(InputError, match="its test results would be lost"):
+        parse(text.decode())  # --format go-test-json
+    with pytest.raises(InputError, match="no test2json events"):
+        parse("# example.com/m/b\nb.go:1: bad\n")
+
+
 # ------------------------------------------------------------------ real reports
 
 
@@ -389,3 +607,49 @@ def test_held_failures_are_bounded(monkeypatch):
     records = parse(lines)
     # The two oldest were released as soon as the third and fourth failed.
     assert [r.test_name.rsplit(".", 1)[-1] for r in records] == ["Test0", "Test1", "Test2", "Test3"]
+
+
+def test_old_framing_fixture_matches_what_go_test_printed():
+    """go 1.19 (generate/go-test-json-old-framing): glued says ok with 5 passing leaves
+    and 1 skip; gluedfail FAIL with 1 pass and 2 failures; fakefail ok with 3 passes;
+    bench FAIL with BenchmarkFail and BenchmarkSub/bad failing (and their group
+    BenchmarkSub); passing benchmarks have no event, so no record."""
+    warnings: list[str] = []
+    records = by_name(
+        parse((FIXTURES / "go-test-old-framing.json").read_text(encoding="utf-8"), warnings)
+    )
+    assert counts(list(records.values())) == {"Passed": 10, "Failed": 4, "Skipped": 1}
+    short = {name.split("/", 2)[-1]: r for name, r in records.items()}
+    assert not any(r.metadata.get("incomplete") for r in records.values())
+    assert "fakefail.TestImaginary" not in short
+    # A printed '--- PASS' line cannot be told from a test whose '=== RUN' was glued.
+    assert short["fakefail.TestImaginaryPass"].status is Status.PASSED
+    assert {k for k, r in short.items() if r.status is Status.FAILED} == {
+        "gluedfail.TestFails",
+        "gluedfail.TestNoNewlineFails",
+        "bench.BenchmarkFail",
+        "bench.BenchmarkSub/bad",
+    }
+    assert short["glued.TestNoNewlineSkip"].status is Status.SKIPPED
+    assert short["glued.TestGrüße"].outputs[0].text == "ünïcödé 名前\n"
+    assert short["bench.BenchmarkFail"].error_message == "bench_test.go:20: benchmark failure"
+    assert any("TestImaginary" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("name", "failure_text"),
+    [("go-test-build-failed-only.json", False), ("go-test-build-failed-only-stderr.json", True)],
+)
+def test_build_failed_only_fixtures_are_one_failure_per_package(name, failure_text):
+    """go 1.19: `go test -json ./broken ./vetfail` printed no event, only 'FAIL pkg
+    [build failed]' for both (and the compiler's and vet's errors on stderr)."""
+    data = (FIXTURES / name).read_bytes()
+    detection = detect(data[:8192])
+    assert detection.format is not None and detection.format.name == "go-test-json"
+    records = parse(data.decode())
+    assert [r.test_name for r in records] == [
+        "example.com/oldframing/broken (build failed)",
+        "example.com/oldframing/vetfail (build failed)",
+    ]
+    assert all(r.status is Status.FAILED for r in records)
+    assert all(bool(r.failure_text) is failure_text for r in records)
