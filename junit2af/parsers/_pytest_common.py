@@ -16,6 +16,24 @@ from junit2af.parsers.base import ParseOptions
 from junit2af.records import ERROR_MESSAGE_MAX, TextArtifact, clip_code_points
 
 PHASES = ("setup", "call", "teardown")
+#: pytest-xdist's ``when`` for the report it writes when a worker dies in a test
+#: (``worker 'gw1' crashed while running 'nodeid'``); junit2af calls that phase "crash".
+XDIST_CRASH_WHEN = "???"
+CRASH_PHASE = "crash"
+#: What pytest's exit codes mean (``pytest.ExitCode``).
+EXIT_MEANING = {
+    0: "ok",
+    1: "tests failed",
+    2: "interrupted",
+    3: "internal error",
+    4: "usage error",
+    5: "no tests collected",
+}
+#: A test with setup and teardown but no call: pytest --setup-only/--setup-plan (pytest
+#: prints "no tests ran"). Its body did not run: Skipped, never Passed.
+SETUP_ONLY_MESSAGE = (
+    "the test body did not run: setup and teardown only (pytest --setup-only or --setup-plan)"
+)
 #: Keywords kept in metadata (markers, parameter ids); the rest is noise.
 MAX_KEYWORDS = 64
 
@@ -94,10 +112,17 @@ def first_line(text: str | None) -> str | None:
     return None
 
 
+# pytest-xdist's first line of a longrepr relayed from a worker: "[gw1] linux -- Python 3.11.7
+# /venv/bin/python3" (pytest-json-report keeps it in front of the text).
+_XDIST_HEADER = re.compile(r"\A\[gw\d+\] [^\n]* -- Python [^\n]*\n")
+
+
 def failure_message(crash_message: str | None, longrepr_text: str | None) -> str | None:
-    """The API's error message: pytest's crash line, else the traceback's ``E`` line."""
+    """The API's error message: pytest's crash line, else the traceback's ``E`` line
+    (an xdist worker's ``[gw0] linux -- Python …`` header is no message)."""
     message = crash_message
     if not message and longrepr_text:
+        longrepr_text = _XDIST_HEADER.sub("", longrepr_text, count=1)
         for line in longrepr_text.splitlines():
             if line.startswith("E "):
                 message = line[1:].strip()
@@ -178,3 +203,54 @@ def file_and_line(nodeid: str, path: Any, lineno: Any) -> dict[str, Any]:
     if isinstance(lineno, int) and not isinstance(lineno, bool) and lineno >= 0:
         meta["line"] = lineno + 1
     return meta
+
+
+def is_exit_code(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def abnormal_exit(code: Any) -> TypeGuard[int]:
+    """An exit code that says the session did not run to its end and is not said
+    otherwise: 3 (internal error), 4 (usage error), any code pytest does not define.
+
+    2 (interrupted) has its own synthetic record; 5 (no tests collected) is the
+    "no test result" warning.
+    """
+    return is_exit_code(code) and code not in (0, 1, 2, 5)
+
+
+def exit_words(code: int, term: str) -> str:
+    """``pytest exit code 3 (internal error)``; ``term`` is "code" or "status"."""
+    meaning = EXIT_MEANING.get(code)
+    return f"pytest exit {term} {code}" + (f" ({meaning})" if meaning else "")
+
+
+def abnormal_exit_record(code: int, term: str) -> tuple[str, str, str]:
+    """Name, reason and message of the synthetic Failed record of an abnormal exit
+    when no test failed: without it the run would look green."""
+    meaning = EXIT_MEANING.get(code)
+    name = f"pytest ({meaning})" if meaning else f"pytest (exit {term} {code})"
+    message = (
+        f"the test session ended abnormally with {exit_words(code, term)} and no test "
+        "failed: the results may be incomplete"
+    )
+    return name, meaning or "abnormal exit", message
+
+
+def unfinished_message(done: str, cause: str) -> str:
+    """The message of a test that started and never finished (``incomplete``)."""
+    return f"test did not finish: {done} reported, then nothing ({cause})"
+
+
+def session_ended_first(code: Any, term: str) -> str:
+    """Why a test did not finish although the session ended (its exit code known)."""
+    # Exit code 0 with a test cut short: pytest.exit("…", returncode=0) is the known way;
+    # 1 and 5 ("tests failed", "no tests collected") would not explain it.
+    if not is_exit_code(code):
+        return "the session ended first"
+    meaning = (
+        "pytest.exit()" if code == 0 else EXIT_MEANING.get(code) if code in (2, 3, 4) else None
+    )
+    return f"the session ended first, with pytest exit {term} {code}" + (
+        f": {meaning}" if meaning else ""
+    )

@@ -12,6 +12,11 @@ Quirks of pytest-json-report that shaped the rules:
 * With pytest-rerunfailures only the last attempt's stages are kept, and the test's
   ``outcome`` stays ``"rerun"`` when the last attempt passed (a later non-pass outcome
   overwrites it): a test that failed every attempt looks like a single failure.
+* A test cut short (an INTERNALERROR, ``pytest.exit()`` with any return code) keeps only
+  the stages written before, with ``outcome: "passed"``: a test without a teardown stage
+  never finished, whatever ``exitcode`` says.
+* pytest-xdist's report of a crashed worker is a stage named ``"???"``, its text after the
+  worker's ``[gw1] linux -- Python …`` line.
 """
 
 from __future__ import annotations
@@ -23,20 +28,28 @@ from typing import Any, BinaryIO
 from junit2af.errors import InputError
 from junit2af.parsers import Format, Head
 from junit2af.parsers._pytest_common import (
+    CRASH_PHASE,
     PHASES,
+    SETUP_ONLY_MESSAGE,
+    XDIST_CRASH_WHEN,
+    abnormal_exit,
+    abnormal_exit_record,
     as_seconds,
     as_str,
     epoch_time,
+    exit_words,
     failure_message,
     file_and_line,
     format_log_records,
     join_phases,
     keywords_of,
     output_label,
+    session_ended_first,
     skip_reason,
     sorted_outputs,
     text_artifact,
     to_ms,
+    unfinished_message,
 )
 from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.jsonsafe import SafeJSON
@@ -111,17 +124,21 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     durations = [_test_duration_ms(test) for test in tests]
     remaining_ms = sum(d or 0 for d in durations)
 
+    failed = False  # whether any record so far is Failed
     collectors = document.get("collectors")
     if isinstance(collectors, list):
         for index, collector in enumerate(collectors):
             record = _collector_record(collector, index, source, base, session_start)
             if record is not None:
+                failed = failed or record.status is Status.FAILED
                 yield record
 
-    interrupted = document.get("exitcode") == 2
+    exitcode = document.get("exitcode")
+    interrupted = exitcode == 2
     if (
         not tests
         and not interrupted
+        and not abnormal_exit(exitcode)
         and not any(
             isinstance(c, Mapping) and c.get("outcome") in ("failed", "skipped")
             for c in (collectors if isinstance(collectors, list) else [])
@@ -130,16 +147,19 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         # Never a silent zero (pytest's exit code 5, "no tests ran", writes this too).
         options.warn(f"{path}: the report holds no test result")
     running: list[str] = []
+    unfinished = 0
     for index, test in enumerate(tests):
         if not isinstance(test, Mapping) or not as_str(test.get("nodeid")):
             raise InputError(path, f"tests[{index}] is not a test entry with a nodeid")
-        if interrupted and _cut_short(test):
-            # The test running when the session was interrupted: only its setup was
-            # written, and its outcome says "passed". It is named in the synthetic
-            # record below, as pytest's JUnit XML has one placeholder for it.
+        cut = _cut_short(test)
+        if cut and interrupted and not _failed_stages(_stages(test)):
+            # The test running when the session was interrupted: its outcome says
+            # "passed". It is named in the synthetic record below, as pytest's JUnit XML
+            # has one placeholder for it.
             running.append(test["nodeid"])
             tests[index] = None
             continue
+        unfinished += cut
         duration_ms = durations[index]
         started_at = None
         if end is not None:
@@ -148,15 +168,52 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                 started_at = session_start
         remaining_ms -= duration_ms or 0
         tests[index] = None  # let the parsed test go once its record is built
-        yield _test_record(test, source, base, options, started_at, duration_ms, time_source)
+        record = _test_record(
+            test,
+            source,
+            base,
+            options,
+            started_at,
+            duration_ms,
+            time_source,
+            session_ended_first(exitcode, "code") if cut else None,
+        )
+        failed = failed or record.status is Status.FAILED
+        yield record
+    if unfinished:
+        options.warn(
+            f"{path}: {unfinished} test(s) started but never finished "
+            f"({session_ended_first(exitcode, 'code')}); reported as Failed"
+        )
     if interrupted:
         yield _interrupted_record(document, running, source, base, end)
+    elif abnormal_exit(exitcode):
+        name, reason, message = abnormal_exit_record(exitcode, "code")
+        if failed:
+            options.warn(f"{path}: {exit_words(exitcode, 'code')}: the results may be incomplete")
+        else:
+            yield TestRecord(
+                test_name=name,
+                status=Status.FAILED,
+                source=source,
+                started_at=end,
+                error_message=message,
+                metadata={**base, "synthetic": True, "reason": reason, "exit_status": exitcode},
+            )
 
 
 def _cut_short(test: Mapping[str, Any]) -> bool:
-    """A test with a setup stage and no call or teardown: it never finished."""
-    return isinstance(test.get("setup"), Mapping) and not any(
-        isinstance(test.get(p), Mapping) for p in ("call", "teardown")
+    """A test with stages but no teardown (nor xdist's crash report): it never finished.
+
+    An interruption, an INTERNALERROR or ``pytest.exit()`` leaves its setup (and call)
+    with ``outcome: "passed"``; every finished test has a teardown stage. A crash report
+    whose outcome is "rerun" (pytest-rerunfailures) ends nothing: an attempt follows.
+    """
+    crash = test.get(XDIST_CRASH_WHEN)
+    return (
+        any(isinstance(test.get(p), Mapping) for p in PHASES)
+        and not isinstance(test.get("teardown"), Mapping)
+        and not (isinstance(crash, Mapping) and crash.get("outcome") != "rerun")
     )
 
 
@@ -193,7 +250,18 @@ def _interrupted_record(
 
 
 def _stages(test: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(p, test[p]) for p in PHASES if isinstance(test.get(p), Mapping)]
+    """The test's stages in order; xdist's ``"???"`` stage (a crashed worker) as "crash"."""
+    stages = [(p, test[p]) for p in PHASES if isinstance(test.get(p), Mapping)]
+    crash = test.get(XDIST_CRASH_WHEN)
+    if isinstance(crash, Mapping):
+        stages.append((CRASH_PHASE, crash))
+    return stages
+
+
+def _failed_stages(
+    stages: list[tuple[str, Mapping[str, Any]]],
+) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(p, s) for p, s in stages if s.get("outcome") == "failed"]
 
 
 def _test_duration_ms(test: Any) -> int | None:
@@ -226,12 +294,11 @@ def _crash_message(stage: Mapping[str, Any]) -> str | None:
 
 
 def _status_of(
-    outcome: str | None, stages: list[tuple[str, Mapping[str, Any]]]
+    outcome: str | None, stages: list[tuple[str, Mapping[str, Any]]], cut: bool
 ) -> tuple[Status, dict[str, Any]]:
     """The record's status from the test's outcome, checked against its stages."""
     flags: dict[str, Any] = {}
-    failed = [p for p, s in stages if s.get("outcome") == "failed"]
-    if outcome in ("failed", "error") or failed:
+    if outcome in ("failed", "error") or _failed_stages(stages) or cut:
         return Status.FAILED, flags
     if outcome == "xfailed":
         return Status.KNOWN_FAIL, flags
@@ -239,6 +306,10 @@ def _status_of(
         flags["xpassed"] = True
         return Status.PASSED, flags
     if outcome == "skipped" or any(s.get("outcome") == "skipped" for _, s in stages):
+        return Status.SKIPPED, flags
+    names = [p for p, _ in stages]
+    if names == ["setup", "teardown"]:
+        flags["setup_only"] = True
         return Status.SKIPPED, flags
     if outcome == "rerun":
         # The last attempt passed (any other outcome would have replaced "rerun").
@@ -255,11 +326,13 @@ def _test_record(
     started_at: datetime | None,
     duration_ms: int | None,
     time_source: str,
+    cut_by: str | None = None,
 ) -> TestRecord:
+    """``cut_by``: why the test never finished (it has no teardown stage), or None."""
     nodeid: str = test["nodeid"]
     outcome = as_str(test.get("outcome"))
     stages = _stages(test)
-    status, flags = _status_of(outcome, stages)
+    status, flags = _status_of(outcome, stages, cut_by is not None)
 
     metadata: dict[str, Any] = {**base, "nodeid": nodeid}
     metadata.update(file_and_line(nodeid, None, test.get("lineno")))
@@ -279,8 +352,14 @@ def _test_record(
 
     error_message = failure_text = None
     if status is Status.FAILED:
-        failed = [(p, s) for p, s in stages if s.get("outcome") == "failed"]
-        if failed:
+        failed = _failed_stages(stages)
+        if cut_by is not None:
+            # As reportlog's test whose teardown never came: Failed, incomplete.
+            metadata["incomplete"] = True
+        if cut_by is not None and not failed:
+            metadata["outcome"] = "incomplete"
+            error_message = unfinished_message(", ".join(p for p, _ in stages), cut_by)
+        elif failed:
             metadata["phase"] = failed[0][0]
             texts = [(p, as_str(s.get("longrepr"))) for p, s in failed]
             present = [(p, t) for p, t in texts if t]
@@ -300,6 +379,9 @@ def _test_record(
         call = dict(stages).get("call") or {}
         failure_text = as_str(call.get("longrepr"))
         error_message = failure_message(_crash_message(call), failure_text)
+    elif flags.get("setup_only"):
+        metadata["outcome"] = "not run"  # as reportlog's word for it
+        error_message = SETUP_ONLY_MESSAGE
     elif status is Status.SKIPPED:
         for _, stage in stages:
             if stage.get("outcome") == "skipped":

@@ -16,6 +16,10 @@ Quirks that shaped the rules:
 * ``location`` holds pytest's 0-based line.
 * ``longrepr`` is pytest's structured traceback (``reprcrash``, ``reprtraceback``,
   ``chain``), a ``[path, line, "Skipped: reason"]`` list for skips, or plain text.
+* pytest-xdist reports a crashed worker's test with ``when: "???"`` (its longrepr:
+  ``worker 'gw1' crashed while running '…'``): the test's last report, read as its
+  "crash" phase (with pytest-rerunfailures its outcome is ``rerun`` and a new attempt
+  follows).
 """
 
 from __future__ import annotations
@@ -28,10 +32,16 @@ from typing import Any, BinaryIO
 from junit2af.errors import InputError
 from junit2af.parsers import Format, Head
 from junit2af.parsers._pytest_common import (
+    CRASH_PHASE,
     PHASES,
+    SETUP_ONLY_MESSAGE,
+    XDIST_CRASH_WHEN,
+    abnormal_exit,
+    abnormal_exit_record,
     as_seconds,
     as_str,
     epoch_time,
+    exit_words,
     failure_message,
     file_and_line,
     first_line,
@@ -39,10 +49,12 @@ from junit2af.parsers._pytest_common import (
     join_phases,
     keywords_of,
     output_label,
+    session_ended_first,
     skip_reason,
     sorted_outputs,
     text_artifact,
     to_ms,
+    unfinished_message,
 )
 from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.jsonsafe import MAX_LINE_BYTES, SafeJSON, iter_lines
@@ -72,8 +84,8 @@ MAX_PENDING = 10_000
 
 _SECTION_TITLE = re.compile(r"^Captured (?P<stream>.+) (?P<phase>setup|call|teardown)$")
 _ENTRY_SEPARATOR = "_ " * 39 + "_"
-# pytest's exit codes that mean the run did not finish normally.
-_ABNORMAL_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error"}
+#: The phases of an attempt: pytest's three, and xdist's report of a crashed worker.
+_WHENS = (*PHASES, CRASH_PHASE)
 
 
 @dataclass
@@ -136,6 +148,9 @@ class _Reader:
         self.clock: float | None = None  # the latest stop time seen, for collect records
         self.finished = False
         self.interrupted: tuple[int, int] | None = None  # (line, exit status)
+        self.exit_status: Any = None  # SessionFinish's exitstatus
+        self.finish_line: int | None = None
+        self.failed = False  # whether any record yielded so far is Failed
         self.warned: set[str] = set()
 
     def warn_once(self, key: str, message: str) -> None:
@@ -164,14 +179,17 @@ class _Reader:
         elif kind == "SessionFinish":
             self.finished = True
             status = entry.get("exitstatus")
+            self.exit_status, self.finish_line = status, line
             if status == 2:
                 # Interrupted (Ctrl-C, or pytest.exit, or errors during collection): a
                 # synthetic Failed record at the end says so (see finish).
                 self.interrupted = (line, status)
-            elif status in _ABNORMAL_EXIT:
+            elif abnormal_exit(status):
+                # An internal error, a usage error: a synthetic Failed record at the end
+                # too when no test failed (see finish).
                 self.options.warn(
-                    f"{self.path}:{line}: pytest exit status {status} "
-                    f"({_ABNORMAL_EXIT[status]}): the results may be incomplete"
+                    f"{self.path}:{line}: {exit_words(status, 'status')}: "
+                    "the results may be incomplete"
                 )
         elif kind == "WarningMessage":
             pass  # pytest warnings belong to no test result
@@ -183,7 +201,9 @@ class _Reader:
     def _test_report(self, line: int, entry: Mapping[str, Any]) -> Iterator[TestRecord]:
         nodeid = as_str(entry.get("nodeid"))
         when = entry.get("when")
-        if nodeid is None or when not in PHASES:
+        if when == XDIST_CRASH_WHEN:
+            when = CRASH_PHASE
+        if nodeid is None or when not in _WHENS:
             raise InputError(
                 self.path,
                 'TestReport without a "nodeid" or a setup/call/teardown "when"',
@@ -225,7 +245,8 @@ class _Reader:
             self.clock = float(stop)
         attempt.seconds += as_seconds(entry.get("duration")) or 0.0
 
-        if when == "teardown":
+        if when == "teardown" or when == CRASH_PHASE:
+            # A crashed worker's test gets no teardown: the crash report ends it.
             attempt.closed = True
             if isinstance(entry.get("user_properties"), list) and entry["user_properties"]:
                 test.user_properties = entry["user_properties"]
@@ -329,25 +350,62 @@ class _Reader:
     # ------------------------------------------------------------------ records
 
     def finish(self) -> Iterator[TestRecord]:
+        cause = (
+            session_ended_first(self.exit_status, "status")
+            if self.finished
+            else "pytest crashed or the log was cut"
+        )
+        running: list[str] = []
         if self.interrupted is not None:
             # The tests still running were cut by the interruption: they are named in
-            # the one synthetic record, as pytest's JUnit XML has one placeholder for it.
-            running = list(self.pending)
-            self.pending.clear()
-            yield self._interrupted_record(running)
+            # the one synthetic record, as pytest's JUnit XML has one placeholder for it
+            # (a test that already failed keeps its own record, below).
+            running = [
+                nodeid
+                for nodeid, test in self.pending.items()
+                if not any(p.outcome == "failed" for p in test.attempts[-1].phases.values())
+            ]
+            for nodeid in running:
+                del self.pending[nodeid]
         if self.pending:
             self.options.warn(
                 f"{self.path}: {len(self.pending)} test(s) started but never finished "
-                "(pytest crashed or the log was cut); reported as Failed"
+                f"({cause}); reported as Failed"
             )
         while self.pending:
             nodeid = next(iter(self.pending))
-            yield self._record(self.pending.pop(nodeid), incomplete=True)
+            self.failed = True
+            yield self._record(self.pending.pop(nodeid), incomplete=True, cause=cause)
+        if self.interrupted is not None:
+            yield self._interrupted_record(running)
+        elif abnormal_exit(self.exit_status) and not self.failed:
+            yield self._abnormal_exit_record(self.exit_status)
         if not self.finished:
             self.warn_once(
                 "no-finish",
                 "no SessionFinish line: the run did not finish or the log was cut",
             )
+
+    def _abnormal_exit_record(self, status: int) -> TestRecord:
+        """An internal or usage error and no failed test: a Failed record says so, or
+        the run would look green."""
+        name, reason, message = abnormal_exit_record(status, "status")
+        line = self.finish_line
+        metadata: dict[str, Any] = {
+            **self.base,
+            "synthetic": True,
+            "reason": reason,
+            "exit_status": status,
+            "report_line": line,
+        }
+        return TestRecord(
+            test_name=name,
+            status=Status.FAILED,
+            source=SourceRef(self.source.path, self.source.member, line),
+            started_at=epoch_time(self.clock),
+            error_message=message,
+            metadata=metadata,
+        )
 
     def _interrupted_record(self, running: list[str]) -> TestRecord:
         line, status = self.interrupted or (None, 2)
@@ -380,7 +438,10 @@ class _Reader:
             metadata=metadata,
         )
 
-    def _record(self, test: _Test, *, incomplete: bool = False) -> TestRecord:
+    def _record(
+        self, test: _Test, *, incomplete: bool = False, cause: str | None = None
+    ) -> TestRecord:
+        """``cause``: why an incomplete test never finished (for its message)."""
         final = test.attempts[-1]
         status, outcome, phase = _final_status(final, incomplete)
         failed_subtests = [sub for sub in final.subtests if sub.outcome == "failed"]
@@ -405,6 +466,8 @@ class _Reader:
             metadata["xfail_reason"] = xfail
         if outcome == "xpassed":
             metadata["xpassed"] = True
+        if outcome == "not run":
+            metadata["setup_only"] = True
         if len(test.attempts) > 1:
             metadata["attempts"] = len(test.attempts)
             earlier_failed = any(
@@ -423,7 +486,7 @@ class _Reader:
         if started_at is not None:
             metadata["time_source"] = "report"
 
-        error_message, failure_text = _messages(final, status, phase, incomplete)
+        error_message, failure_text = _messages(final, status, phase, incomplete, cause)
         if final.subtests:
             counts: dict[str, int] = {}
             for sub in final.subtests:
@@ -493,16 +556,27 @@ def _subtest_label(context: Any) -> str:
     return clip_code_points(" ".join(parts) or "(subtest)", 200)
 
 
+def _setup_only(phases: dict[str, _Phase]) -> bool:
+    """pytest --setup-only / --setup-plan: setup and teardown, no call ("no tests ran")."""
+    return list(phases) == ["setup", "teardown"] and all(
+        p.outcome == "passed" for p in phases.values()
+    )
+
+
 def _final_status(attempt: _Attempt, incomplete: bool) -> tuple[Status, str, str | None]:
     """Status, pytest's outcome word and the failing phase of the last attempt."""
     phases = attempt.phases
-    for name in PHASES:
+    for name in _WHENS:
         phase = phases.get(name)
         if phase is not None and phase.outcome not in ("passed", "skipped"):
             # "failed", "rerun" (a run cut short between attempts), or anything unknown.
-            return Status.FAILED, "failed" if name == "call" else "error", name
+            # pytest counts a crashed worker's test as failed (its report says so).
+            word = "failed" if name in ("call", CRASH_PHASE) else "error"
+            return Status.FAILED, word, name
     if incomplete:
         return Status.FAILED, "incomplete", None
+    if _setup_only(phases):
+        return Status.SKIPPED, "not run", None
     for name in ("setup", "call"):
         phase = phases.get(name)
         if phase is not None and phase.outcome == "skipped":
@@ -516,20 +590,20 @@ def _final_status(attempt: _Attempt, incomplete: bool) -> tuple[Status, str, str
 
 
 def _messages(
-    attempt: _Attempt, status: Status, phase: str | None, incomplete: bool
+    attempt: _Attempt,
+    status: Status,
+    phase: str | None,
+    incomplete: bool,
+    cause: str | None = None,
 ) -> tuple[str | None, str | None]:
     phases = attempt.phases
     if status is Status.FAILED:
-        failed = [(n, phases[n]) for n in PHASES if n in phases and phases[n].outcome == "failed"]
+        failed = [(n, phases[n]) for n in _WHENS if n in phases and phases[n].outcome == "failed"]
         if not failed and phase:
             failed = [(phase, phases[phase])]
         if not failed:
             done = ", ".join(phases) or "no phase"
-            return (
-                f"test did not finish: {done} reported, then nothing "
-                "(pytest crashed or the log was cut)",
-                None,
-            )
+            return unfinished_message(done, cause or "pytest crashed or the log was cut"), None
         texts = [(n, p.text) for n, p in failed if p.text]
         message = failure_message(failed[0][1].message, failed[0][1].text)
         if incomplete and "teardown" not in phases:
@@ -540,6 +614,8 @@ def _messages(
         reason = phase_.wasxfail or failure_message(phase_.message, phase_.text)
         return (clip_code_points(reason, ERROR_MESSAGE_MAX) if reason else None), phase_.text
     if status is Status.SKIPPED:
+        if _setup_only(phases):
+            return SETUP_ONLY_MESSAGE, None
         reason = next((p.skip for p in phases.values() if p.skip), None)
         return (clip_code_points(reason, ERROR_MESSAGE_MAX) if reason else None), None
     return None, None
@@ -666,5 +742,8 @@ def _records(
                 options.warn(f"{reader.path}:{number}: last line truncated; ignored (--salvage)")
                 break
             raise
-        yield from reader.feed(number, entry)
+        for record in reader.feed(number, entry):
+            if record.status is Status.FAILED:
+                reader.failed = True
+            yield record
     yield from reader.finish()

@@ -29,8 +29,13 @@ def stage(outcome: str = "passed", duration: float = 0.001, **extra: Any) -> dic
 
 
 def test_entry(nodeid: str, outcome: str = "passed", **stages: Any) -> dict[str, Any]:
+    """A finished test: the stages given, with a passed setup and teardown unless given
+    (pytest-json-report writes both for every test that finished; the added ones take no
+    time); ``None`` leaves one out."""
     entry: dict[str, Any] = {"nodeid": nodeid, "lineno": 9, "outcome": outcome}
-    entry.update(stages or {"setup": stage(), "call": stage(), "teardown": stage()})
+    full = {"setup": stage(duration=0.0), **(stages or {"call": stage()})}
+    full.setdefault("teardown", stage(duration=0.0))
+    entry.update({name: value for name, value in full.items() if value is not None})
     return entry
 
 
@@ -469,7 +474,7 @@ def test_interrupted_session_is_a_synthetic_failure_naming_the_running_test():
     records = parse(
         document(
             test_entry("t.py::a"),
-            test_entry("t.py::slow", setup=stage()),
+            test_entry("t.py::slow", setup=stage(), teardown=None),
             exitcode=2,
             summary={"passed": 2, "total": 2, "collected": 3},
         )
@@ -483,9 +488,172 @@ def test_interrupted_session_is_a_synthetic_failure_naming_the_running_test():
     assert metadata["collected"] == 3
 
 
-def test_a_setup_only_test_is_kept_when_the_session_was_not_interrupted():
-    record = one(test_entry("t.py::a", setup=stage()))
-    assert record.test_name == "t.py::a" and not record.synthetic
+# ---------------------------------------------------------------- sessions cut short
+
+
+@pytest.mark.parametrize(
+    "exitcode, cause",
+    [
+        (0, "the session ended first, with pytest exit code 0: pytest.exit()"),
+        (3, "the session ended first, with pytest exit code 3: internal error"),
+        (1, "the session ended first, with pytest exit code 1"),
+    ],
+)
+def test_a_test_cut_short_outside_an_interruption_is_failed_and_incomplete(exitcode, cause):
+    # pytest.exit("…", returncode=0) or an INTERNALERROR during a test: json-report keeps
+    # its setup stage only, with outcome "passed". The body never ran: never Passed.
+    warnings: list[str] = []
+    records = parse(
+        document(
+            test_entry("t.py::a"),
+            test_entry("t.py::cut", setup=stage(), teardown=None),
+            exitcode=exitcode,
+        ),
+        warnings,
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::a", Status.PASSED, False),
+        ("t.py::cut", Status.FAILED, False),
+    ]
+    cut = records[1]
+    assert cut.metadata["incomplete"] is True
+    assert cut.metadata["outcome"] == "incomplete"
+    assert cut.error_message == f"test did not finish: setup reported, then nothing ({cause})"
+    assert f"1 test(s) started but never finished ({cause}); reported as Failed" in warnings[0]
+
+
+def test_a_test_cut_in_its_teardown_is_incomplete_and_keeps_its_failure():
+    record = one(
+        test_entry(
+            "t.py::f",
+            "failed",
+            call=stage("failed", crash={"message": "boom"}, longrepr="E boom"),
+            teardown=None,
+        ),
+        exitcode=3,
+    )
+    assert record.status is Status.FAILED
+    assert record.metadata["incomplete"] is True
+    assert record.metadata["phase"] == "call"
+    assert record.error_message == "boom"
+
+
+def test_an_internal_error_with_a_cut_test_warns_and_adds_no_synthetic_record():
+    warnings: list[str] = []
+    records = parse(
+        document(test_entry("t.py::boom", setup=stage(), teardown=None), exitcode=3), warnings
+    )
+    assert [(r.test_name, r.status) for r in records] == [("t.py::boom", Status.FAILED)]
+    assert "r.json: pytest exit code 3 (internal error): the results may be incomplete" in warnings
+
+
+@pytest.mark.parametrize(
+    "exitcode, name, reason",
+    [
+        (3, "pytest (internal error)", "internal error"),
+        (4, "pytest (usage error)", "usage error"),
+        (7, "pytest (exit code 7)", "abnormal exit"),
+    ],
+)
+def test_an_abnormal_exit_without_a_failure_is_a_synthetic_failed_record(exitcode, name, reason):
+    # Without it the run would look green although pytest failed.
+    records = parse(document(test_entry("t.py::a"), exitcode=exitcode))
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::a", Status.PASSED, False),
+        (name, Status.FAILED, True),
+    ]
+    metadata = records[1].metadata
+    assert metadata["reason"] == reason and metadata["exit_status"] == exitcode
+    assert records[1].error_message.startswith(
+        f"the test session ended abnormally with pytest exit code {exitcode}"
+    )
+
+
+def test_a_usage_error_without_any_test_is_a_failed_record_not_just_a_warning():
+    # pytest tests/missing.py: "ERROR: file or directory not found", exit 4, no tests.
+    warnings: list[str] = []
+    records = parse(document(exitcode=4, summary={"total": 0, "collected": 0}), warnings)
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("pytest (usage error)", Status.FAILED, True)
+    ]
+    assert warnings == []
+
+
+@pytest.mark.parametrize("exitcode", [0, 1, 5])
+def test_normal_exit_codes_add_no_synthetic_record(exitcode):
+    records = parse(document(test_entry("t.py::a"), exitcode=exitcode))
+    assert [r.synthetic for r in records] == [False]
+
+
+def test_an_interrupted_test_that_already_failed_keeps_its_own_record():
+    records = parse(
+        document(
+            test_entry("t.py::f", "failed", call=stage("failed", longrepr="E nope"), teardown=None),
+            exitcode=2,
+        )
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::f", Status.FAILED, False),
+        ("pytest (session interrupted)", Status.FAILED, True),
+    ]
+    assert records[0].error_message == "nope"
+    assert "running" not in records[1].metadata
+
+
+def test_setup_plan_tests_are_skipped_not_passed():
+    # pytest --setup-plan / --setup-only: setup and teardown stages, no call; pytest says
+    # "no tests ran" and json-report "passed".
+    record = one(test_entry("t.py::a", setup=stage(), teardown=stage()))
+    assert record.status is Status.SKIPPED
+    assert record.metadata["setup_only"] is True
+    assert record.metadata["outcome"] == "not run"
+    assert "--setup-plan" in record.error_message
+
+
+def test_collect_only_report_is_the_no_test_warning():
+    warnings: list[str] = []
+    assert parse(document(summary={"total": 0, "collected": 2}), warnings) == []
+    assert warnings == ["r.json: the report holds no test result"]
+
+
+XDIST_HEADER = "[gw1] linux -- Python 3.11.7 /venv/bin/python3"
+
+
+def test_an_xdist_worker_crash_is_the_failure_of_its_test():
+    crash = stage(
+        "failed",
+        duration=0,
+        longrepr=f"{XDIST_HEADER}\nworker 'gw1' crashed while running 't.py::hard_exit'",
+    )
+    record = one(
+        test_entry("t.py::hard_exit", "failed", setup=stage(), teardown=None, **{"???": crash})
+    )
+    assert record.status is Status.FAILED
+    assert record.error_message == "worker 'gw1' crashed while running 't.py::hard_exit'"
+    assert record.metadata["phase"] == "crash"
+    assert "incomplete" not in record.metadata
+    assert record.failure_text == crash["longrepr"]
+
+
+def test_a_rerun_after_an_xdist_crash_that_passed_is_flaky():
+    crash = stage("rerun", longrepr="worker 'gw0' crashed while running 't.py::a'")
+    record = one(test_entry("t.py::a", "rerun", **{"???": crash}))
+    assert record.status is Status.PASSED
+    assert record.metadata["flaky"] is True
+
+
+def test_a_rerun_after_an_xdist_crash_that_was_cut_is_incomplete():
+    crash = stage("rerun", longrepr="worker 'gw0' crashed while running 't.py::a'")
+    record = one(test_entry("t.py::a", "rerun", teardown=None, **{"???": crash}), exitcode=3)
+    assert record.status is Status.FAILED
+    assert record.metadata["incomplete"] is True
+
+
+def test_the_xdist_header_of_a_longrepr_is_not_the_message():
+    record = one(
+        test_entry("t.py::f", "failed", call=stage("failed", longrepr=f"{XDIST_HEADER}\nboom"))
+    )
+    assert record.error_message == "boom"
 
 
 def test_failed_outcome_with_passing_stages_is_a_failed_subtest():
@@ -498,3 +666,38 @@ def test_a_report_without_any_test_is_a_warning_not_a_silent_zero():
     warnings: list[str] = []
     assert parse(document(exitcode=5), warnings) == []
     assert warnings == ["r.json: the report holds no test result"]
+
+
+#: fixture -> (tests, failed tests, synthetic reasons); pytest's own summary in comments
+#: (fixtures/pytest-json/README.md).
+CUT_SHORT_FIXTURES = {
+    # INTERNALERROR in the 2nd test's report hook: pytest "1 passed", exit 3.
+    "pytest-internal-error.json": (2, 1, []),
+    # pytest.exit(returncode=0) in the 2nd test: pytest "1 passed", exit 0.
+    "pytest-exit0.json": (2, 1, []),
+    # pytest -n 2, a worker dies in the 2nd test: pytest "1 failed, 2 passed", exit 1.
+    "pytest-xdist-crash.json": (3, 1, []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CUT_SHORT_FIXTURES))
+def test_cut_short_fixtures_never_look_green(name):
+    path = REPO / "fixtures" / "pytest-json" / name
+    with path.open("rb") as handle:
+        records = list(pytest_json.parse(handle, SourceRef(str(path)), ParseOptions()))
+    tests = [r for r in records if not r.synthetic]
+    got = (
+        len(tests),
+        sum(r.status is Status.FAILED for r in tests),
+        [r.metadata["reason"] for r in records if r.synthetic],
+    )
+    assert got == CUT_SHORT_FIXTURES[name]
+    failed = next(r for r in tests if r.status is Status.FAILED)
+    if "xdist" in name:
+        assert failed.error_message.startswith("worker 'gw")
+        assert failed.error_message.endswith(
+            "crashed while running 'test_worker_crash.py::test_hard_exit'"
+        )
+    else:
+        assert failed.metadata["incomplete"] is True
+        assert failed.error_message.startswith("test did not finish: setup reported")

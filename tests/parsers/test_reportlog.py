@@ -330,6 +330,155 @@ def test_interrupted_session_is_a_synthetic_failure_naming_the_running_test():
     assert "while t.py::slow was running" in records[1].error_message
 
 
+def finish(status: int) -> dict[str, Any]:
+    return {"exitstatus": status, "$report_type": "SessionFinish"}
+
+
+@pytest.mark.parametrize(
+    "status, cause",
+    [
+        (0, "the session ended first, with pytest exit status 0: pytest.exit()"),
+        (3, "the session ended first, with pytest exit status 3: internal error"),
+    ],
+)
+def test_a_test_cut_short_in_a_finished_session_says_how_it_ended(status, cause):
+    # pytest.exit("…", returncode=0) or an INTERNALERROR: the log is whole, so neither
+    # "pytest crashed" nor "the log was cut" is what happened.
+    warnings: list[str] = []
+    records = parse(
+        START, *run("t.py::a"), report("t.py::cut", "setup"), finish(status), warnings=warnings
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::a", Status.PASSED, False),
+        ("t.py::cut", Status.FAILED, False),
+    ]
+    assert records[1].metadata["incomplete"] is True
+    assert records[1].error_message == (
+        f"test did not finish: setup reported, then nothing ({cause})"
+    )
+    assert f"1 test(s) started but never finished ({cause}); reported as Failed" in warnings[-1]
+
+
+@pytest.mark.parametrize(
+    "status, name, reason",
+    [
+        (3, "pytest (internal error)", "internal error"),
+        (4, "pytest (usage error)", "usage error"),
+        (7, "pytest (exit status 7)", "abnormal exit"),
+    ],
+)
+def test_an_abnormal_exit_without_a_failure_is_a_synthetic_failed_record(status, name, reason):
+    # Without it the run would look green although pytest failed.
+    records = parse(START, *run("t.py::a"), finish(status))
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::a", Status.PASSED, False),
+        (name, Status.FAILED, True),
+    ]
+    metadata = records[1].metadata
+    assert metadata["reason"] == reason and metadata["exit_status"] == status
+    assert metadata["report_line"] == 5
+    assert records[1].error_message.startswith(
+        f"the test session ended abnormally with pytest exit status {status}"
+    )
+
+
+def test_an_abnormal_exit_after_a_failure_is_only_warned():
+    warnings: list[str] = []
+    records = parse(
+        START, *run("t.py::a", ("passed", "failed", "passed")), finish(3), warnings=warnings
+    )
+    assert [(r.status, r.synthetic) for r in records] == [(Status.FAILED, False)]
+    assert any("pytest exit status 3 (internal error)" in w for w in warnings)
+
+
+@pytest.mark.parametrize("status", [0, 1, 5])
+def test_normal_exit_statuses_add_no_synthetic_record(status):
+    assert [r.synthetic for r in parse(START, *run("t.py::a"), finish(status))] == [False]
+
+
+def test_an_interrupted_test_that_already_failed_keeps_its_own_record():
+    records = parse(
+        START,
+        *run("t.py::f", ("passed", "failed", "passed"), longrepr=CRASH)[:2],
+        finish(2),
+    )
+    assert [(r.test_name, r.status, r.synthetic) for r in records] == [
+        ("t.py::f", Status.FAILED, False),
+        ("pytest (session interrupted)", Status.FAILED, True),
+    ]
+    assert records[0].error_message == "AssertionError: nope"
+    assert records[0].metadata["incomplete"] is True
+    assert "running" not in records[1].metadata
+
+
+def test_setup_plan_tests_are_skipped_not_passed():
+    # pytest --setup-plan / --setup-only: setup and teardown reports, no call; pytest
+    # says "no tests ran".
+    record = one(report("t.py::a", "setup"), report("t.py::a", "teardown"))
+    assert record.status is Status.SKIPPED
+    assert record.metadata["outcome"] == "not run"
+    assert record.metadata["setup_only"] is True
+    assert "--setup-plan" in record.error_message
+
+
+def xdist_crash(nodeid: str, outcome: str = "failed", worker: str = "gw1") -> dict[str, Any]:
+    """What pytest-xdist logs when the worker running ``nodeid`` dies."""
+    path = nodeid.split("::")[0]
+    return report(
+        nodeid,
+        "???",
+        outcome,
+        location=[path, None, path],
+        keywords={},
+        longrepr=f"worker '{worker}' crashed while running '{nodeid}'",
+        duration=0,
+        start=0,
+        stop=0,
+    )
+
+
+def test_an_xdist_worker_crash_is_the_failure_of_its_test():
+    records = parse(
+        START,
+        *run("t.py::a"),
+        report("t.py::hard_exit", "setup", start=T0 + 5, stop=T0 + 5.5),
+        xdist_crash("t.py::hard_exit"),
+        *run("t.py::c"),
+        FINISH | {"exitstatus": 1},
+    )
+    assert [(r.test_name, r.status) for r in records] == [
+        ("t.py::a", Status.PASSED),
+        ("t.py::hard_exit", Status.FAILED),
+        ("t.py::c", Status.PASSED),
+    ]
+    crashed = records[1]
+    assert crashed.error_message == "worker 'gw1' crashed while running 't.py::hard_exit'"
+    assert crashed.metadata["phase"] == "crash"
+    assert crashed.metadata["outcome"] == "failed"
+    assert "incomplete" not in crashed.metadata
+    assert crashed.metadata["line"] == 5  # from the setup report: the crash has no line
+    assert crashed.started_at == datetime.fromtimestamp(T0 + 5, UTC)
+
+
+def test_an_xdist_crash_before_the_setup_report_is_still_one_failed_record():
+    record = one(xdist_crash("t.py::early"))
+    assert record.status is Status.FAILED
+    assert record.metadata["file"] == "t.py" and "line" not in record.metadata
+    assert record.started_at is None  # xdist writes start 0
+
+
+def test_an_xdist_crash_rerun_that_passed_is_one_flaky_record():
+    # pytest-rerunfailures turns the crash report's outcome into "rerun".
+    record = one(
+        report("t.py::a", "setup"), xdist_crash("t.py::a", "rerun"), *run("t.py::a", t=T0 + 10)
+    )
+    assert record.status is Status.PASSED
+    assert record.metadata["attempts"] == 2
+    assert record.metadata["flaky"] is True
+    history = next(a.text for a in record.outputs if a.label == "attempts.txt")
+    assert history.startswith("attempt 1: rerun in crash: worker 'gw1' crashed")
+
+
 def subtest(nodeid: str, outcome: str, msg: str | None = None, **kwargs: str) -> dict[str, Any]:
     entry = report(nodeid, "call", outcome, **{"_subtest.context": {"msg": msg, "kwargs": kwargs}})
     entry["$report_type"] = "SubTestReport"
@@ -527,3 +676,36 @@ def test_a_log_without_any_test_is_a_warning_not_a_silent_zero():
     warnings: list[str] = []
     assert parse(START, {"exitstatus": 5, "$report_type": "SessionFinish"}, warnings=warnings) == []
     assert warnings == ["log.jsonl: the report-log holds no test result"]
+
+
+#: fixture -> (tests, failed tests, synthetic reasons); pytest's own summary in comments
+#: (fixtures/reportlog/README.md).
+CUT_SHORT_FIXTURES = {
+    # INTERNALERROR in the 2nd test's report hook: pytest "1 passed", exit 3.
+    "pytest-internal-error.jsonl": (2, 1, []),
+    # pytest.exit(returncode=0) in the 2nd test: pytest "1 passed", exit 0.
+    "pytest-exit0.jsonl": (2, 1, []),
+    # pytest -n 2, a worker dies in the 2nd test: pytest "1 failed, 2 passed", exit 1.
+    "pytest-xdist-crash.jsonl": (3, 1, []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CUT_SHORT_FIXTURES))
+def test_cut_short_fixtures_never_look_green(name):
+    records = _read(REPO / "fixtures" / "reportlog" / name)
+    tests = [r for r in records if not r.synthetic]
+    got = (
+        len(tests),
+        sum(r.status is Status.FAILED for r in tests),
+        [r.metadata["reason"] for r in records if r.synthetic],
+    )
+    assert got == CUT_SHORT_FIXTURES[name]
+    failed = next(r for r in tests if r.status is Status.FAILED)
+    if "xdist" in name:
+        assert failed.error_message.startswith("worker 'gw")
+        assert failed.error_message.endswith(
+            "crashed while running 'test_worker_crash.py::test_hard_exit'"
+        )
+    else:
+        assert failed.metadata["incomplete"] is True
+        assert failed.error_message.startswith("test did not finish: setup reported")
