@@ -1000,9 +1000,9 @@ def _interrupted_record(ctx: _Context, suite: _Suite, attempt: _Attempt) -> Test
         source=SourceRef(ctx.source.path, ctx.source.member, attempt.line),
         started_at=attempt.started_at,
         error_message=(
-            "the test session was interrupted (a test case with no name: pytest writes "
-            "one on Ctrl-C, exit status 2); the test running then and the tests after it "
-            "have no result"
+            "the test session was interrupted while a test was running (a test case with "
+            "no name: pytest writes one when a session ends mid-test: Ctrl-C, pytest.exit(), "
+            "an internal error); the test running then and the tests after it have no result"
         ),
         metadata=metadata,
     )
