@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from junit2af.records import ERROR_MESSAGE_MAX, TestRecord, fit_name, format_time
+from junit2af.records import ERROR_MESSAGE_MAX, TestRecord, fit_name, format_time, usable_time
 
 #: Longest string kept in metadata, in code points.
 MAX_VALUE_CHARS = 4096
@@ -46,6 +46,7 @@ class Fitting:
         self.values_cut = 0
         self.metadata_cut = 0
         self.characters_replaced = 0
+        self.times_dropped = 0
 
     def message(self) -> str | None:
         parts = []
@@ -64,7 +65,15 @@ class Fitting:
                 f"{self.characters_replaced} character(s) no JSON API can carry (lone "
                 "surrogates, NUL) were replaced with U+FFFD"
             )
-        return "; ".join(parts) + " (marked in the data)" if parts else None
+        said = "; ".join(parts) + " (marked in the data)" if parts else ""
+        if self.times_dropped:
+            said += "; " if said else ""
+            said += (
+                f"{self.times_dropped} record(s) had a start or finish time the service "
+                "cannot store (before 1900 or past 9998 in UTC, or an offset of a day or "
+                "more): sent without it"
+            )
+        return said or None
 
 
 def _text(value: str, fitting: Fitting) -> str:
@@ -188,6 +197,17 @@ def fit_record(record: TestRecord, fitting: Fitting) -> TestRecord:
     if message is not None:
         message = _text(message, fitting)[:ERROR_MESSAGE_MAX] or None
     metadata = fit_metadata(record.metadata, fitting)
+    started, finished = record.started_at, record.finished_at
+    if (started is not None and not usable_time(started)) or (
+        finished is not None and not usable_time(finished)
+    ):
+        # Never sent, and never compared or printed (an offset of 99 hours raises there).
+        fitting.times_dropped += 1
+        if started is not None and not usable_time(started):
+            started = finished = None  # an end without its start says nothing
+        else:
+            finished = None
+        record = replace(record, started_at=started, finished_at=finished)
     if name == record.test_name and message == record.error_message:
         if metadata is record.metadata:
             return record

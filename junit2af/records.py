@@ -16,7 +16,7 @@ import operator
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -214,9 +214,29 @@ def _remember_formatted(entry: tuple[Any, Any, int, str]) -> None:
 
 
 def add_ms(start: datetime | None, duration_ms: int | None) -> datetime | None:
+    """``start`` plus ``duration_ms``; None when either is unknown or the sum is past the
+    calendar (a report's ``9999-12-31`` plus a second: no time, never an error)."""
     if start is None or duration_ms is None:
         return None
-    return start + timedelta(milliseconds=duration_ms)
+    try:
+        return start + timedelta(milliseconds=duration_ms)
+    except OverflowError:
+        return None
+
+
+#: Times an API record may carry, in UTC: a report's year 1 or 9999 (or an offset that
+#: puts it past either end in UTC) is no time the service can store.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def usable_time(value: datetime) -> bool:
+    """Whether ``value`` is a time the API can take: aware, its offset within a day (a
+    tzinfo past that makes every use of it raise), and between 1900 and 9999 in UTC."""
+    try:
+        return value.utcoffset() is not None and EARLIEST_TIME <= value < LATEST_TIME
+    except (OverflowError, ValueError):
+        return False
 
 
 def clip_code_points(text: str, limit: int) -> str:

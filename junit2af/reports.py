@@ -184,8 +184,15 @@ def read_records(
         for report in reports:
             fitting = Fitting()
             try:
-                for record in parse_report(report, options, fmt=fmt, on_digest=on_digest):
-                    yield fit_record(record, fitting)
+                try:
+                    for record in parse_report(report, options, fmt=fmt, on_digest=on_digest):
+                        yield fit_record(record, fitting)
+                except OverflowError as error:
+                    # A number a parser did not bound (a duration of 10**30 ns, a date
+                    # past 9999): the report is refused, naming it, not an internal error.
+                    raise InputError(
+                        report.display, f"a time or number out of range ({error})"
+                    ) from None
             except InputError as error:
                 if on_error is None:
                     raise

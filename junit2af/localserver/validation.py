@@ -150,6 +150,10 @@ def timestamp(body: dict[str, Any], name: str) -> Any:
         raise bad_request(f"{name} needs a time of day: {value!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed.astimezone(UTC)  # 9999-12-31T23:59:59-23:59 is in the year 10000 in UTC
+    except (OverflowError, ValueError):
+        raise bad_request(f"{name} is out of range in UTC: {value!r}") from None
     return parsed
 
 

@@ -66,7 +66,7 @@ from junit2af.parsers._native import (
 )
 from junit2af.parsers.base import ParseOptions
 from junit2af.parsers.jsonsafe import MAX_LINE_BYTES, SafeJSON, iter_lines
-from junit2af.records import SourceRef, Status, TestRecord, TextArtifact, fit_name
+from junit2af.records import SourceRef, Status, TestRecord, TextArtifact, add_ms, fit_name
 
 FORMATS = (
     Format(
@@ -341,13 +341,11 @@ class _JsonReader:
                 scenarios.append((feature, element, outcome))
             self.features[index] = None  # its scenarios are read: let the rest go
         durations = [_ms(o) for _, _, o in scenarios]
-        clock = None
-        if self.options.fallback_start is not None:
-            clock = self.options.fallback_start - timedelta(milliseconds=sum(durations))
+        # add_ms: a hostile duration (10**30 ns) leaves the clock unknown, not an error
+        clock = add_ms(self.options.fallback_start, -sum(durations))
         for (feature, element, outcome), duration_ms in zip(scenarios, durations, strict=True):
             yield self._record(feature, element, outcome, clock)
-            if clock is not None:
-                clock += timedelta(milliseconds=duration_ms)
+            clock = add_ms(clock, duration_ms)
 
     def _outcome(self, element: Mapping[str, Any]) -> _Outcome:
         outcome = _Outcome()
@@ -466,7 +464,7 @@ class _JsonReader:
             status=status,
             source=self.source,
             started_at=started_at,
-            finished_at=(started_at + timedelta(milliseconds=duration_ms) if started_at else None),
+            finished_at=add_ms(started_at, duration_ms),
             execution_time_ms=duration_ms,
             error_message=clip(message),
             metadata=metadata,

@@ -42,6 +42,7 @@ from junit2af.records import (
     Status,
     TestRecord,
     TextArtifact,
+    add_ms,
     clip_code_points,
     fit_name,
 )
@@ -330,7 +331,12 @@ class _Reader:
             elapsed = _seconds(element.get("elapsed"))
             if elapsed is None:
                 return _Times(start)
-            end = start + timedelta(seconds=elapsed) if start is not None else None
+            end = None
+            if start is not None:
+                try:  # to the microsecond, as written; past the calendar: no end
+                    end = start + timedelta(seconds=elapsed)
+                except OverflowError:
+                    end = None
             return _Times(start, round(elapsed * 1000), end)
         start = self._parse_time(element.get("starttime"), element.sourceline)
         end = self._parse_time(element.get("endtime"), element.sourceline)
@@ -536,7 +542,7 @@ class _Reader:
             metadata["time_source"] = "file_mtime"
         finished_at = result.times.finished_at
         if finished_at is None and started_at is not None and duration is not None:
-            finished_at = started_at + timedelta(milliseconds=duration)
+            finished_at = add_ms(started_at, duration)
         metadata["report_line"] = result.report_line
         return TestRecord(
             test_name=result.name,
