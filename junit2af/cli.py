@@ -328,6 +328,7 @@ def run(
         problem = error
         console.error(f"{error}; the command runs, nothing is sent")
     patterns = list(report_patterns or DEFAULT_REPORT_PATTERNS)
+    skips = SkipCounter(console)
     with _session(ctx, settings, console) if settings else nullcontext() as uploader:
         outcome = run_and_upload(
             command,
@@ -337,13 +338,14 @@ def run(
             settings_error=problem,
             private_paths=settings.private_paths() if settings else (),
             warn=console.warn,
-            on_skip=SkipCounter(console),
+            on_skip=skips,
             on_preflight_error=lambda e: console.error(f"{e}; the command runs, nothing is sent"),
             on_reports=lambda found: print_found_reports(
                 console, found, patterns, discovered=not report_patterns
             ),
             discover=not report_patterns,
         )
+    skips.finish()
     if outcome.error is not None:
         console.error(f"upload failed: {outcome.error}")
     if outcome.report is not None:
@@ -395,6 +397,7 @@ def backfill(
     console = _console(ctx, options, paths)
     prefix = options.pop("label")
     settings = _upload_settings({**options, "label": None}, console, detect_build=False)
+    skips = SkipCounter(console)
     with _session(ctx, settings, console) as uploader:
         uploader.check()
         result = backfill_paths(
@@ -406,10 +409,11 @@ def backfill(
             until=until,
             label_prefix=prefix,
             on_error=lambda error: console.error(f"{error} (skipped)"),
-            on_skip=SkipCounter(console),
+            on_skip=skips,
             on_group=None if options["quiet"] or options["as_json"] else console.note,
             warn=console.warn,
         )
+        skips.finish()
     print_backfill_result(console, result, options["as_json"])
     return result.exit_status(fail_on_test_failures=options["fail_on_test_failures"])
 

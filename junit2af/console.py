@@ -189,20 +189,31 @@ def safe_streams() -> None:
 
 class SkipCounter:
     """Files left out of folders, globs and archives: one warning each (the report-like
-    ones), or one count line with -q."""
+    ones) up to :attr:`shown`, then one count line for the rest; only the count with -q."""
+
+    #: skip lines printed before the rest are only counted (a folder of 100,000 files
+    #: that are no reports is one count line, not 100,000 lines of a CI log)
+    SHOWN = 100
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.skipped: list[tuple[str, str]] = []
+        self.count = 0
+        self.shown = 0
 
     def __call__(self, name: str, why: str) -> None:
-        self.skipped.append((name, why))
-        if not self.console.quiet:
+        self.count += 1
+        if not self.console.quiet and self.shown < self.SHOWN:
+            self.shown += 1
             self.console.warn(f"{name}: skipped: {why}")
 
     def finish(self) -> None:
-        if self.console.quiet and self.skipped:
-            self.console.warn(f"{len(self.skipped)} file(s) skipped: not reports junit2af reads")
+        if self.console.quiet and self.count:
+            self.console.warn(f"{self.count} file(s) skipped: not reports junit2af reads")
+        elif self.count > self.shown:
+            self.console.warn(
+                f"{self.count - self.shown} more file(s) skipped (not listed): not reports "
+                "junit2af reads"
+            )
 
 
 class ProgressPrinter:

@@ -173,3 +173,19 @@ def test_jenkins_output_is_named_and_robot_output_is_read(tmp_path):
     assert result.exit_code == ExitStatus.BAD_INPUT
     assert "not supported: looks like Jenkins junitResult.xml" in result.stderr
     assert json.loads(result.stdout)["test_name"] == "S > T"
+
+
+def test_a_folder_of_many_files_that_are_no_reports_is_a_count_not_a_line_each(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for number in range(130):
+        (folder / f"empty{number}.xml").write_bytes(b"")
+    (folder / "report.xml").write_bytes(PYTEST_XML.read_bytes())
+    result = run("parse", "--summary", str(folder))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert sum("skipped: an empty file" in line for line in lines) == 100
+    assert lines[-1] == (
+        "junit2af: warning: 30 more file(s) skipped (not listed): not reports junit2af reads"
+    )
+    assert result.stdout.splitlines()[-1].split()[-1] == "15"
