@@ -9,6 +9,7 @@ untrusted input and must not make junit2af upload ``/etc/shadow`` or read a FIFO
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import mimetypes
 import os
 import re
@@ -119,58 +120,74 @@ class _ExactReader:
         return self._size
 
 
-#: File names that hold credentials: never uploaded, whatever the roots.
-SECRET_NAMES = frozenset(
-    {
-        ".netrc",
-        "_netrc",
-        ".pypirc",
-        ".npmrc",
-        ".yarnrc",
-        ".yarnrc.yml",
-        ".git-credentials",
-        ".pgpass",
-        ".my.cnf",
-        ".dockercfg",
-        ".vault-token",
-        ".s3cfg",
-        ".boto",
-        ".htpasswd",
-        ".terraformrc",
-        "credentials",  # .aws/credentials, gcloud, .gem/credentials
-        "credentials.json",  # Google service accounts
-        "credentials.toml",  # .cargo/credentials.toml
-        "kubeconfig",
-    }
+# What is never uploaded as an attachment, whatever the roots: credentials by name or by
+# place. The README's Security section states these lists as they are here (a test holds
+# them to it). Names are matched case-insensitively against the real path's last part.
+
+#: Folders whose whole content is private, wherever they are in the path.
+SECRET_FOLDERS = (
+    ".git",
+    ".ssh",
+    ".gnupg",
+    ".aws",
+    ".azure",
+    ".kube",
+    ".docker",
+    ".password-store",
+    "gcloud",
 )
-#: (parent folder, name) pairs that hold credentials.
-SECRET_PLACES = frozenset(
-    {
-        (".docker", "config.json"),
-        (".aws", "config"),
-        (".kube", "config"),
-        (".ssh", "config"),
-        (".m2", "settings.xml"),  # Maven repository passwords
-        (".gradle", "gradle.properties"),  # publishing tokens
-        ("gh", "hosts.yml"),  # GitHub CLI token (~/.config/gh)
-    }
+#: (parent folder, name): files that hold credentials in that place only.
+SECRET_PLACES = (
+    (".m2", "settings.xml"),  # Maven repository passwords
+    (".gradle", "gradle.properties"),  # publishing tokens
+    ("gh", "hosts.yml"),  # GitHub CLI token (~/.config/gh)
 )
-#: Folders whose whole content is private.
-SECRET_FOLDERS = frozenset(
-    {".git", ".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".password-store", "gcloud"}
+#: File names (shell-style patterns) that hold credentials, anywhere.
+SECRET_NAMES = (
+    # login and package-registry tokens
+    ".netrc",
+    "_netrc",
+    ".pypirc",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    ".git-credentials",
+    ".pgpass",
+    ".my.cnf",
+    ".dockercfg",
+    ".vault-token",
+    ".s3cfg",
+    ".boto",
+    ".htpasswd",
+    ".terraformrc",
+    # .aws/credentials, gcloud, .gem, .cargo/credentials.toml, credentials.tfrc.json...
+    "credentials*",
+    "kubeconfig*",
+    ".env*",
+    "id_*",  # SSH keys (id_rsa, id_ed25519...)
+    "secrets",
+    "secrets.*",
+    "*.secret",
+    "*.secrets",
+    # shell and REPL histories (a token typed on a command line): .bash_history,
+    # .zsh_history, .python_history, .psql_history, .mysql_history...
+    ".*_history",
+    ".history",
+    "fish_history",
+    # keys, keystores and Terraform state (it holds every secret it created)
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "*.ppk",
+    "*.keytab",
+    "*.tfstate",
+    "*.tfstate.backup",
 )
-SECRET_SUFFIXES = (
-    ".pem",
-    ".key",
-    ".p12",
-    ".pfx",
-    ".jks",
-    ".keystore",
-    ".kdbx",
-    ".ppk",
-    ".keytab",
-    ".tfstate",  # Terraform state holds every secret it created
-)
+_SECRET_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in SECRET_NAMES))
 #: The journal's sidecar files (SQLite's and the lock).
 JOURNAL_SIDECARS = ("-journal", "-wal", "-shm", ".lock")
 
@@ -179,15 +196,12 @@ def secret_reason(real_path: str) -> str | None:
     """Why ``real_path`` must never be uploaded, or None: credentials by name or place."""
     parts = real_path.replace("\\", "/").split("/")
     name = parts[-1].lower()
-    folders = {part.lower() for part in parts[:-1]}
-    if folders & SECRET_FOLDERS:
+    if any(part.lower() in SECRET_FOLDERS for part in parts[:-1]):
         return "a file under a private folder (.git, .ssh, ...) is never uploaded"
     parent = parts[-2].lower() if len(parts) > 1 else ""
     if (
-        name in SECRET_NAMES
+        _SECRET_NAME.match(name)
         or (parent, name) in SECRET_PLACES
-        or name.startswith((".env", "id_", "kubeconfig"))
-        or name.endswith(SECRET_SUFFIXES)
         or name.startswith(".junit2af-journal")
     ):
         return "a credentials file is never uploaded"

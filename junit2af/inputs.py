@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import lzma
 import os
 import re
 import stat
@@ -19,6 +20,7 @@ import tarfile
 import threading
 import weakref
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +37,41 @@ MAX_COMPRESSION_RATIO = 200
 MIN_EXPANSION_LIMIT = 10 * 1024**2
 MAX_ARCHIVE_MEMBERS = 100_000
 
+#: What opening or reading a hostile archive, gzip stream or file can raise: zipfile's
+#: RuntimeError for an encrypted member (and NotImplementedError, a RuntimeError, for an
+#: unsupported compression method), BadZipFile (bad CRC, bad header), zlib's and lzma's
+#: errors for corrupt data, EOFError for a stream cut short, tarfile's errors, OSError
+#: (bz2 and gzip say so, and the disk). Each becomes an :class:`InputError` naming the
+#: file or member, never an internal error.
+READ_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    RuntimeError,
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    zlib.error,
+    lzma.LZMAError,
+)
+
+
+#: What makes a member found in a folder or an archive be skipped (with a warning).
+_SKIP_ERRORS: tuple[type[Exception], ...] = (InputError, *READ_ERRORS)
+
+
+def _read_error(display: str, error: BaseException) -> InputError:
+    """The refusal of ``display`` that ``error`` (one of :data:`READ_ERRORS`) means."""
+    if isinstance(error, InputError):
+        return error
+    if isinstance(error, NotImplementedError):
+        reason = f"compressed with a method junit2af cannot read ({error})"
+    elif isinstance(error, RuntimeError) and "encrypted" in str(error):
+        reason = "encrypted, and junit2af never asks for a password"
+    elif isinstance(error, OSError) and error.strerror:
+        reason = f"cannot read: {error.strerror}"
+    else:
+        reason = f"cannot read: {str(error) or type(error).__name__}"
+    return InputError(display, reason)
+
 
 @dataclass(frozen=True)
 class ReportInput:
@@ -48,6 +85,8 @@ class ReportInput:
     #: bytes to read (a member's uncompressed size); None when unknown (stdin)
     size: int | None = None
     _peek: Callable[[int], bytes] | None = field(default=None, compare=False, repr=False)
+    #: a member's place in its archive: two members may share a name, each is read
+    position: int | None = None
 
     def peek(self, count: int) -> bytes:
         """The first ``count`` bytes, without consuming the report (stdin keeps them)."""
@@ -56,8 +95,8 @@ class ReportInput:
         try:
             with self.open() as stream:
                 return stream.read(count)
-        except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as error:
-            raise InputError(self.display, f"cannot read: {error}") from None
+        except READ_ERRORS as error:
+            raise _read_error(self.display, error) from None
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
@@ -71,10 +110,19 @@ class ReportInput:
 
 
 class _CappedReader(io.RawIOBase):
-    """Reads a decompressing stream, refusing to expand past a size or ratio cap."""
+    """Reads a decompressing stream, refusing to expand past a size or ratio cap; what
+    reading it raises (corrupt, encrypted, cut short) is an :class:`InputError` naming
+    ``display``. ``owned`` is closed with it (the file under a gzip stream)."""
 
-    def __init__(self, inner: IO[bytes], display: str, compressed_size: int | None) -> None:
+    def __init__(
+        self,
+        inner: IO[bytes],
+        display: str,
+        compressed_size: int | None,
+        owned: IO[bytes] | None = None,
+    ) -> None:
         self._inner = inner
+        self._owned = owned
         self._display = display
         self._limit = MAX_MEMBER_BYTES
         if compressed_size:
@@ -85,7 +133,10 @@ class _CappedReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
+        try:
+            data = self._inner.read(len(buffer))
+        except READ_ERRORS as error:
+            raise _read_error(self._display, error) from None
         self._read += len(data)
         if self._read > self._limit:
             raise InputError(
@@ -96,8 +147,12 @@ class _CappedReader(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        self._inner.close()
-        super().close()
+        try:
+            self._inner.close()
+        finally:
+            if self._owned is not None:
+                self._owned.close()
+            super().close()
 
 
 def _expansion_limit(compressed_size: int) -> int:
@@ -106,13 +161,88 @@ def _expansion_limit(compressed_size: int) -> int:
     return max(compressed_size * MAX_COMPRESSION_RATIO, MIN_EXPANSION_LIMIT)
 
 
-def _capped(inner: IO[bytes], display: str, compressed_size: int | None) -> IO[bytes]:
-    return io.BufferedReader(_CappedReader(inner, display, compressed_size), 256 * 1024)
+def _capped(
+    inner: IO[bytes], display: str, compressed_size: int | None, owned: IO[bytes] | None = None
+) -> IO[bytes]:
+    return io.BufferedReader(_CappedReader(inner, display, compressed_size, owned), 256 * 1024)
+
+
+# O_NONBLOCK: a FIFO swapped in after the stat check does not hang the open (it is then
+# refused from fstat); Windows has neither it nor O_NOCTTY, and needs O_BINARY.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | _NONBLOCK
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _open_regular(path: str) -> io.FileIO:
+    """``path`` opened for reading, refused unless the opened descriptor is a regular
+    file (never a FIFO, device or socket swapped in since it was listed)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(path, "not a regular file")
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+        return io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _Bounded(io.RawIOBase):
+    """A regular file read up to the size it had when opened: a report a writer is still
+    appending to is read as it was then, not until the size cap (4 GiB)."""
+
+    def __init__(self, handle: io.FileIO) -> None:
+        self._handle = handle
+        self._left = os.fstat(handle.fileno()).st_size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        count = self._handle.readinto(view) or 0
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def _open_as_opened(path: str) -> io.BufferedReader:
+    """``path`` as a stream of the bytes it held when opened (see :class:`_Bounded`)."""
+    return io.BufferedReader(_Bounded(_open_regular(path)), 256 * 1024)
+
+
+def _head(path: str, count: int) -> bytes:
+    with _open_regular(path) as handle:
+        return handle.read(count) or b""
 
 
 def _is_gzip(path: str) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
+    return _head(path, 2) == b"\x1f\x8b"
+
+
+def _gzip_stream(path: str, compressed_size: int) -> IO[bytes]:
+    raw = _open_as_opened(path)
+    try:
+        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+    except BaseException:
+        raw.close()
+        raise
+    return _capped(inner, path, compressed_size, owned=raw)  # type: ignore[arg-type]
 
 
 def _regular_file_input(path: str) -> ReportInput:
@@ -123,15 +253,15 @@ def _regular_file_input(path: str) -> ReportInput:
             display=path,
             path=path,
             mtime=mtime,
-            _opener=lambda: _capped(
-                gzip.open(path, "rb"),  # type: ignore[arg-type]
-                path,
-                info.st_size,
-            ),
+            _opener=lambda: _gzip_stream(path, info.st_size),
             size=info.st_size * 4,  # a guess: gzip'd reports shrink about that much
         )
     return ReportInput(
-        display=path, path=path, mtime=mtime, _opener=lambda: open(path, "rb"), size=info.st_size
+        display=path,
+        path=path,
+        mtime=mtime,
+        _opener=lambda: _open_as_opened(path),
+        size=info.st_size,
     )
 
 
@@ -261,36 +391,67 @@ def _remember(archive: _Archive) -> None:
                 old.close()
 
 
+def _member_displays(path: str, names: Sequence[str]) -> list[str]:
+    """What messages call each member: ``archive!name``, and ``archive!name (#2)`` for the
+    second member of the same name (an archive may hold several, each is read)."""
+    seen: dict[str, int] = {}
+    displays = []
+    for name in names:
+        count = seen[name] = seen.get(name, 0) + 1
+        displays.append(f"{path}!{name}" + (f" (#{count})" if count > 1 else ""))
+    return displays
+
+
+def _member_opener(
+    archive: _Archive, member: Callable[[Any], IO[bytes]], display: str, size: int | None
+) -> Callable[[], IO[bytes]]:
+    """Opens one member, capped; what opening it raises (encrypted, an unknown method, a
+    bad header, the archive gone) is an :class:`InputError` naming the member."""
+
+    def opener() -> IO[bytes]:
+        try:
+            stream = archive.open(member)
+        except READ_ERRORS as error:
+            raise _read_error(display, error) from None
+        return _capped(stream, display, size)
+
+    return opener
+
+
 def _zip_inputs(path: str) -> Iterator[ReportInput]:
     try:
         handle = zipfile.ZipFile(path)  # noqa: SIM115 - kept open for the members
-    except (zipfile.BadZipFile, OSError) as error:
+        listed = handle.infolist()
+    except READ_ERRORS as error:
         raise InputError(path, f"not a readable zip archive: {error}") from None
-    infos = [info for info in handle.infolist() if not info.is_dir()]
+    infos = [(index, info) for index, info in enumerate(listed) if not info.is_dir()]
     if len(infos) > MAX_ARCHIVE_MEMBERS:
         handle.close()
         raise InputError(path, f"archive has more than {MAX_ARCHIVE_MEMBERS} members; refused")
-    total = sum(info.file_size for info in infos)
+    total = sum(info.file_size for _, info in infos)
     if total > MAX_ARCHIVE_TOTAL_BYTES:
         handle.close()
         raise InputError(path, f"archive expands to {total} bytes; refused")
     archive = _Archive(path, "zip", handle)
     mtime = datetime.fromtimestamp(os.stat(path).st_mtime, UTC)
-    for info in sorted(infos, key=lambda i: i.filename):
-        name = info.filename
-        display = f"{path}!{name}"
+    # Stable sort: members of the same name stay in archive order (#2 is the later one).
+    infos.sort(key=lambda item: item[1].filename)
+    displays = _member_displays(path, [info.filename for _, info in infos])
+    for (index, info), display in zip(infos, displays, strict=True):
 
-        def opener(name: str = name, size: int = info.compress_size, d: str = display):
-            # Member names are only labels: nothing is ever written to disk.
-            return _capped(archive.open(lambda owner: owner.open(name)), d, size)
+        def member(owner: zipfile.ZipFile, info: zipfile.ZipInfo = info) -> IO[bytes]:
+            # By its ZipInfo (its header's offset), not by name: a name finds the last
+            # member of that name. Member names are only labels: nothing is written.
+            return owner.open(info)
 
         yield ReportInput(
             display=display,
             path=path,
-            member=name,
+            member=info.filename,
             mtime=mtime,
-            _opener=opener,
+            _opener=_member_opener(archive, member, display, info.compress_size),
             size=info.file_size,
+            position=index,
         )
 
 
@@ -298,7 +459,7 @@ def _tar_inputs(path: str) -> Iterator[ReportInput]:
     try:
         handle = tarfile.open(path, "r:*")  # noqa: SIM115 - kept open for the members
         listed = handle.getmembers()
-    except (tarfile.TarError, OSError, EOFError) as error:
+    except READ_ERRORS as error:
         raise InputError(path, f"not a readable tar archive: {error}") from None
     # Regular files only: devices, FIFOs, links (to /etc/passwd...) are never read.
     members = [(index, m) for index, m in enumerate(listed) if m.isfile()]
@@ -317,33 +478,33 @@ def _tar_inputs(path: str) -> Iterator[ReportInput]:
     # order on 100 000 members made that quadratic.
     if not _is_compressed(path):
         members.sort(key=lambda item: item[1].name)
-    for index, member in members:
-        display = f"{path}!{member.name}"
+    displays = _member_displays(path, [member.name for _, member in members])
+    for (index, member), display in zip(members, displays, strict=True):
 
-        def opener(index: int = index, d: str = display):
+        def extract(owner: tarfile.TarFile, index: int = index) -> IO[bytes]:
             # By position, not by name: a name lookup scans every header (and two members
             # may share a name).
-            def extract(owner: tarfile.TarFile) -> IO[bytes]:
-                extracted = owner.extractfile(owner.getmembers()[index])
-                if extracted is None:  # pragma: no cover - filtered to regular files above
-                    raise InputError(d, "not a regular file in the archive")
-                return extracted
-
-            return _capped(archive.open(extract), d, None)
+            listed = owner.getmembers()
+            if index >= len(listed) or not listed[index].isfile():
+                raise tarfile.TarError("the archive changed since it was listed")
+            extracted = owner.extractfile(listed[index])
+            if extracted is None:  # pragma: no cover - a regular file, checked above
+                raise tarfile.TarError("not a regular file in the archive")
+            return extracted
 
         yield ReportInput(
             display=display,
             path=path,
             member=member.name,
             mtime=mtime,
-            _opener=opener,
+            _opener=_member_opener(archive, extract, display, None),
             size=member.size,
+            position=index,
         )
 
 
 def _is_compressed(path: str) -> bool:
-    with open(path, "rb") as handle:
-        head = handle.read(6)
+    head = _head(path, 6)
     return head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
 
 
@@ -353,9 +514,7 @@ def _archive_kind(path: str) -> str | None:
         return "zip"
     if lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
         return "tar"
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    return "zip" if head == b"PK\x03\x04" else None
+    return "zip" if _head(path, 4) == b"PK\x03\x04" else None
 
 
 def _file_inputs(path: str) -> Iterator[ReportInput]:
@@ -386,7 +545,7 @@ def expand_inputs(
     given as is. Each file left out that way is passed to ``on_skip`` with what it looks
     like, so that an NUnit file beside JUnit ones does not vanish without a word.
     """
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None, int | None]] = set()
     for pattern in patterns:
         if pattern == "-":
             yield _stdin_input()
@@ -403,7 +562,7 @@ def expand_inputs(
                 candidate, explicit=not from_glob, recognise=recognise, on_skip=on_skip
             )
             for found in found_here:
-                key = (os.path.realpath(found.path), found.member)
+                key = (os.path.realpath(found.path), found.member, found.position)
                 if key not in seen:
                     seen.add(key)
                     yield found
@@ -456,9 +615,10 @@ def _recognised(
         try:
             with report.open() as stream:
                 head = stream.read(SNIFF_BYTES)
-        except (OSError, EOFError, InputError, zipfile.BadZipFile, tarfile.TarError) as error:
+        except _SKIP_ERRORS as error:
             if on_skip is not None:
-                on_skip(report.display, f"cannot read it ({error})")
+                reason = _read_error(report.display, error).reason.removeprefix("cannot read: ")
+                on_skip(report.display, f"cannot read it ({reason})")
             continue
         detection = detect(head)
         if detection.format is not None:

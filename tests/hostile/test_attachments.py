@@ -168,6 +168,25 @@ CREDENTIALS = [
     "infra/terraform.tfstate",
     ".config/gcloud/application_default_credentials.json",
     ".config/gh/hosts.yml",
+    # credentials*, secrets, shell histories and more (audit F5)
+    ".terraform.d/credentials.tfrc.json",
+    "credentials.csv",
+    "Credentials.CSV",
+    "secrets.yaml",
+    "config/app.secrets",
+    "db.secret",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    ".psql_history",
+    ".mysql_history",
+    ".local/share/fish/fish_history",
+    "vault.kdbx",
+    "infra/terraform.tfstate.backup",
+    "certs/client.p12",
+    "certs/client.pfx",
+    ".pgpass",
+    "deploy/id_ecdsa",
 ]
 #: junit2af's own files: the key file, the journal and its sidecars.
 OWN_FILES = [
@@ -369,3 +388,93 @@ def test_a_flood_of_references_is_read_up_to_a_cap(tmp_path, monkeypatch):
         f"junit2af: warning: c.t: {20_000 - MAX_REFERENCES} more attachment reference(s) "
         f"left out unread (at most {MAX_REFERENCES} are read per result)"
     )
+
+
+# -- audit F5: the names the README promises are the names refused ----------------------------
+
+#: Names that hold credentials (each refused), and look-alikes that do not (each allowed).
+REFUSED_NAMES = [
+    "credentials",
+    "credentials.json",
+    "credentials.toml",
+    "credentials.tfrc.json",
+    "credentials.csv",
+    "CREDENTIALS.yaml",
+    "secrets",
+    "secrets.yaml",
+    "secrets.json",
+    "app.secret",
+    "app.secrets",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    ".psql_history",
+    ".mysql_history",
+    ".node_repl_history",
+    ".history",
+    "fish_history",
+    ".netrc",
+    ".pgpass",
+    ".git-credentials",
+    "id_rsa",
+    "id_ed25519.pub",
+    "server.pem",
+    "client.p12",
+    "client.pfx",
+    "passwords.kdbx",
+    "terraform.tfstate",
+    "terraform.tfstate.backup",
+    ".env.ci",
+    "kubeconfig.yaml",
+]
+ALLOWED_NAMES = [
+    "report.xml",
+    "screenshot.png",
+    "test_credentials_view.log",  # a test about credentials, not credentials
+    "history.txt",
+    "build_history",
+    "secret_santa.png",
+    "identity.txt",
+    "keys.txt",
+]
+
+
+@pytest.mark.parametrize("name", REFUSED_NAMES)
+def test_a_credentials_name_is_refused(name):
+    from junit2af.artifacts import secret_reason
+
+    assert secret_reason(f"/ws/out/{name}") == "a credentials file is never uploaded"
+
+
+@pytest.mark.parametrize("place", [".docker/config.json", ".kube/config", ".aws/config"])
+def test_a_credentials_place_is_refused(place):
+    from junit2af.artifacts import secret_reason
+
+    assert secret_reason(f"/ws/{place}") is not None
+
+
+@pytest.mark.parametrize("name", ALLOWED_NAMES)
+def test_a_name_like_a_credential_is_not_refused(name):
+    from junit2af.artifacts import secret_reason
+
+    assert secret_reason(f"/ws/out/{name}") is None
+
+
+def test_the_readme_states_exactly_the_refused_names():
+    """Every folder, place and name pattern is in the README's Security section, and
+    every pattern the README lists there is one the code refuses."""
+    import re
+
+    from junit2af import artifacts
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    security = readme.split("## Security", 1)[1].split("\n## ", 1)[0]
+    start = security.index("not a credential by name or place")
+    listed = security[start : security.index("1 byte to 100 MB", start)]
+    stated = set(re.findall(r"`([^`]+)`", " ".join(listed.split())))
+    expected = (
+        {f"{folder}/" for folder in artifacts.SECRET_FOLDERS}
+        | {f"{parent}/{name}" for parent, name in artifacts.SECRET_PLACES}
+        | set(artifacts.SECRET_NAMES)
+    )
+    assert stated == expected
