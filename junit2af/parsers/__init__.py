@@ -88,9 +88,17 @@ class Head:
 
     @cached_property
     def text(self) -> bytes:
-        """The bytes as UTF-8, without BOM and leading white space (UTF-16 transcoded)."""
+        """The bytes as UTF-8, without BOM and leading white space (UTF-16 and UTF-32
+        transcoded)."""
         data = self.raw
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-32 first: its little-endian BOM starts like UTF-16's.
+        if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+            try:
+                data = data[: len(data) - len(data) % 4]
+                data = data.decode("utf-32", "ignore").encode("utf-8")
+            except UnicodeError:
+                return b""
+        elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
             try:
                 # A cut in the middle of a code unit or surrogate pair: drop the tail.
                 data = data[: len(data) - len(data) % 2]

@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from junit2af.cli import main
@@ -189,3 +190,18 @@ def test_a_folder_of_many_files_that_are_no_reports_is_a_count_not_a_line_each(t
         "junit2af: warning: 30 more file(s) skipped (not listed): not reports junit2af reads"
     )
     assert result.stdout.splitlines()[-1].split()[-1] == "15"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_report_in_utf16_or_utf32_with_its_byte_order_mark_is_read(tmp_path, codec):
+    text = (
+        '<?xml version="1.0"?><testsuite name="s"><testcase classname="c" name="tést"/></testsuite>'
+    )
+    path = tmp_path / "report.xml"
+    path.write_bytes(
+        "\ufeff".encode(codec)
+        + text.replace('"1.0"', f'"1.0" encoding="{codec[:6].upper()}"').encode(codec)
+    )
+    result = run("parse", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["test_name"] == "c.tést"
