@@ -13,7 +13,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from dateutil import parser as date_parser
@@ -38,6 +38,7 @@ from junit2af.records import (
     add_ms,
     clip_code_points,
     fit_name,
+    usable_time,
 )
 
 #: Elements that can hold test cases. ``testrun`` is Eclipse/Pega's root.
@@ -282,7 +283,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                         suite = suites[-1]
                         tree.before_release(element)
                         if tag == "properties":
-                            suite.properties.update(_read_properties(element))
+                            _add_suite_properties(ctx, suite, element)
                             suite.base_metadata = None
                             # gotestsum --rerun-fails writes reruns as repeated cases
                             if "go.version" in suite.properties:
@@ -430,6 +431,30 @@ def _text_artifact(ctx: _Context, label: str, text: str) -> TextArtifact:
     return TextArtifact(label=label, text=text)
 
 
+#: Most properties a suite keeps (with those of the suites around it, which it copies):
+#: surefire writes a few hundred at most (the JVM's system properties), and a record's
+#: metadata carries no more than this of a mapping (bodies.MAX_ITEMS). Past it they are
+#: dropped with a warning, so that <properties> blocks cannot grow a dict without end,
+#: copied into each nested suite (100 000 properties, 2000 nested suites: 6 s).
+MAX_SUITE_PROPERTIES = 1000
+
+
+def _add_suite_properties(ctx: _Context, suite: _Suite, element: etree._Element) -> None:
+    properties = suite.properties
+    dropped = 0
+    for name, value in _read_properties(element).items():
+        if name in properties or len(properties) < MAX_SUITE_PROPERTIES:
+            properties[name] = value
+        else:
+            dropped += 1
+    if dropped:
+        ctx.warn_once(
+            "properties",
+            f"line {element.sourceline}: more than {MAX_SUITE_PROPERTIES} properties in a "
+            f"suite; truncated to the first {MAX_SUITE_PROPERTIES} ({dropped} dropped here)",
+        )
+
+
 def _read_properties(element: etree._Element) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     repeated: set[str] = set()  # names whose value is a list this function made
@@ -467,13 +492,31 @@ def _parse_seconds(ctx: _Context, raw: str | None, line: int | None) -> int | No
             seconds = float(text)
         except ValueError:
             ctx.warn_once(
-                "bad-time", f"line {line}: time={raw!r} is not a number; no duration recorded"
+                "bad-time",
+                f"line {line}: time={_shown(raw)} is not a number; no duration recorded",
             )
             return None
     if seconds != seconds or seconds < 0 or seconds == _INFINITY:  # NaN, negative, inf
-        ctx.warn_once("bad-time", f"line {line}: time={raw!r} is invalid; no duration recorded")
+        ctx.warn_once(
+            "bad-time", f"line {line}: time={_shown(raw)} is invalid; no duration recorded"
+        )
+        return None
+    if seconds > MAX_SECONDS:
+        ctx.warn_once(
+            "bad-time", f"line {line}: time={_shown(raw)} is over a year; no duration recorded"
+        )
         return None
     return round(seconds * 1000)
+
+
+#: The longest duration taken from a ``time`` attribute: a year (a larger one is a
+#: mistake or hostile, and added to a start it could run past the calendar).
+MAX_SECONDS = 366 * 24 * 3600
+
+
+def _shown(raw: str) -> str:
+    """An attribute for a warning: quoted, and at most 40 characters of it."""
+    return repr(raw if len(raw) <= 40 else raw[:40] + "...")
 
 
 _INFINITY = math.inf
@@ -513,6 +556,13 @@ def _parse_timestamp(ctx: _Context, raw: str | None, line: int | None) -> dateti
     if value.tzinfo is None:
         value = value.replace(tzinfo=ctx.options.timezone)
     if value.replace(tzinfo=None) < _EARLIEST_TIMESTAMP:
+        return None
+    if not usable_time(value) or value.year > 9000:
+        ctx.warn_once(
+            "bad-timestamp",
+            f"line {line}: timestamp={_shown(raw)} is out of range; ignored (the start time "
+            "comes from the next source: the suite, else the file's time)",
+        )
         return None
     return value
 
@@ -559,13 +609,12 @@ def _read_case(
     started_at = _parse_timestamp(ctx, raw_stamp, line) if raw_stamp else None
     time_source: str | None = "testcase" if started_at else None
     if started_at is None and suite.timestamp is not None:
-        started_at = suite.timestamp + timedelta(0, 0, suite.offset_ms * 1000)
+        started_at = add_ms(suite.timestamp, suite.offset_ms)
         time_source = "suite"
     if started_at is None and ctx.options.fallback_start is not None:
         # The file was written when the run ended: count back the suite's duration.
         suite_ms = _parse_seconds(ctx, suite.header.get("time"), None) or 0
-        started_at = ctx.options.fallback_start - timedelta(milliseconds=suite_ms)
-        started_at = add_ms(started_at, suite.offset_ms)
+        started_at = add_ms(add_ms(ctx.options.fallback_start, -suite_ms), suite.offset_ms)
         time_source = "file_mtime"
     suite.offset_ms += duration_ms or 0
     suite.case_count += 1
@@ -1197,9 +1246,7 @@ def _build_record(
         status,
         SourceRef(source.path, source.member, first.line),
         started_at,
-        None
-        if started_at is None or duration_ms is None
-        else started_at + timedelta(0, 0, duration_ms * 1000),
+        add_ms(started_at, duration_ms),
         duration_ms,
         clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
         metadata,

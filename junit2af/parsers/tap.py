@@ -77,6 +77,12 @@ MAX_YAML_NODES = 100_000
 #: plan first; Perl with done_testing() starts with its first test's output and point.
 SNIFF_BYTES = 4 * 1024 * 1024
 INDENT = 4  # TAP 14: a subtest is indented by four spaces
+#: Deepest subtest level read as TAP (256 columns of indentation). node-tap, node:test and
+#: Test::More set no limit, but real suites nest a few levels (the corpus: 3). A line
+#: indented deeper is output, whatever it looks like, of the deepest level open, with one
+#: warning when it looked like TAP: levels are never opened past this (each costs memory
+#: and per-line work), so 9 million spaces before 'ok 1' cost what the line costs.
+MAX_SUBTEST_DEPTH = 64
 #: Test numbers and plans longer than this stay text: int() of a 5000-digit number raises.
 MAX_DIGITS = 18
 
@@ -262,6 +268,7 @@ class _Parser:
         self.group: str | None = None  # the name of the tape test being read
         self.summary = TapSummary()
         self.expect_yaml: tuple[_Level, _Point] | None = None
+        self.too_deep = False  # a TAP line past MAX_SUBTEST_DEPTH was warned about
 
     def _text(self) -> _Text:
         return _Text(self.options.max_text_bytes)
@@ -296,6 +303,18 @@ class _Parser:
             yield from self._close_buffered()
             return
         if not text:
+            self._output(depth, indent, raw)
+            return
+        if depth > MAX_SUBTEST_DEPTH:
+            if not self.too_deep and (
+                _POINT.match(text) or _PLAN.match(text) or _SUBTEST.match(text)
+            ):
+                self.too_deep = True
+                self.options.warn(
+                    f"{self.report}:{number}: a TAP line indented {indent} columns (deeper "
+                    f"than {MAX_SUBTEST_DEPTH} subtest levels) is kept as output, not read "
+                    "as TAP; the first is named here"
+                )
             self._output(depth, indent, raw)
             return
         if depth == 0 and not self.saw_tap and (match := _VERSION.match(text)):
@@ -472,6 +491,11 @@ class _Parser:
     # -- test points -------------------------------------------------------------------
 
     def _point(self, match: re.Match[str], depth: int, number: int) -> Iterator[TestRecord]:
+        # node-tap closes a buffered subtest ('ok 1 - name {') with '}' at its parent's
+        # indentation before the next point there: one left open is closed here, so that
+        # the open ones nest (never more than MAX_SUBTEST_DEPTH + 1 of them).
+        while self.open_buffered and self.open_buffered[-1].depth >= depth:
+            yield from self._close_buffered()
         yield from self._close_deeper(depth)
         yield from self._open(depth)
         level = self.levels[depth]

@@ -42,6 +42,11 @@ _CHUNK = 256 * 1024
 #: report holds a few (a test case and its children); an element with a million unread
 #: children (held by libxml2 until its parent is freed, ~400 bytes each) is refused.
 MAX_HELD_ELEMENTS = 250_000
+#: Most attributes the tree may hold at once (~240 bytes each in libxml2, ~60 MB): the
+#: element cap alone let 9000 held elements of 990 attributes each cost 2 GB. A real
+#: report holds a few dozen (a test case's, its children's); a suite's ``<properties>``,
+#: held until it ends, two per property.
+MAX_HELD_ATTRIBUTES = 250_000
 #: Longest run of bytes without a ``<`` (a text node, an attribute value) passed to lxml:
 #: what is kept of a cut run (at most a chunk more, and the marker) stays within the 32 MB
 #: a text is cut at anyway (``ParseOptions.max_text_bytes``), so it is cut once.
@@ -102,6 +107,8 @@ class SanitizingReader:
         self._tree_root: Any = None
         self._path = ""
         self.max_held = MAX_HELD_ELEMENTS
+        self.max_held_attributes = MAX_HELD_ATTRIBUTES
+        self._fed = False  # bytes passed on since the tree was last counted
         self.bom_conflict: str | None = None  # the declared encoding a BOM overrides
         self._carry = b""  # bytes held back: a UTF-8 sequence or char reference may be split
         self._out: list[bytes] = []
@@ -181,13 +188,26 @@ class SanitizingReader:
         self._path = path
 
     def _check_held(self) -> None:
+        """Refuse a tree holding more than :attr:`max_held` elements or
+        :attr:`max_held_attributes` attributes, at the line of the last element read."""
+        self._fed = False
         # XPath counts in C: a few microseconds for the handful a real report holds.
-        held = int(self._tree_root.xpath("count(//*)"))
+        root = self._tree_root
+        held = int(root.xpath("count(//*)"))
         if held > self.max_held:
             raise InputError(
                 self._path,
                 f"more than {self.max_held} elements held at once (an element with a "
                 "great many children that no test reads?); refused",
+                line=_last_line(root),
+            )
+        attributes = int(root.xpath("count(//@*)"))
+        if attributes > self.max_held_attributes:
+            raise InputError(
+                self._path,
+                f"more than {self.max_held_attributes} attributes on the elements held at "
+                "once (elements with a great many attributes that no test reads?); refused",
+                line=_last_line(root),
             )
 
     def _bounded(self, chunk: bytes) -> bytes:
@@ -247,7 +267,9 @@ class SanitizingReader:
         return data
 
     def _fill(self) -> None:
-        if self._tree_root is not None:
+        # The tree grows only from bytes passed on: a run of text being cut (nothing
+        # passed) is not counted again for each chunk of it.
+        if self._tree_root is not None and self._fed:
             self._check_held()
         chunk = self._next_chunk()
         if chunk:
@@ -258,6 +280,7 @@ class SanitizingReader:
         if self._passthrough:
             if chunk:
                 self._out.append(chunk)
+                self._fed = True
             self._eof = not chunk
             return
         if not chunk:
@@ -269,6 +292,7 @@ class SanitizingReader:
             data, self._carry = data[:cut], data[cut:]
         if data:
             self._out.append(self._sanitized(data))
+            self._fed = True
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all with -1); may return more than asked once a chunk is
@@ -281,6 +305,15 @@ class SanitizingReader:
         data = b"".join(self._out)
         self._out = []
         return data
+
+
+def _last_line(root: Any) -> int | None:
+    """The line of the last element of ``root``'s tree in document order (the one being
+    read when a check of the held tree fails)."""
+    node = root
+    while len(node):
+        node = node[-1]
+    return node.sourceline if isinstance(node.sourceline, int) else None
 
 
 #: The bytes XML 1.0 forbids in a UTF-8 document: C0 controls but tab, LF and CR.

@@ -131,7 +131,9 @@ def test_a_zip_of_many_tiny_members_is_read_in_linear_time(tmp_path):
         out.writestr("zz-report.xml", REPORT)
     result = measure(["parse", "--summary", archive], tmp_path, timeout=SECONDS)
     assert_bounded(result)
-    assert result.stderr.count("skipped: not a test report") == 5_000
+    # every member sniffed: 100 listed, the rest counted in one line
+    assert result.stderr.count("skipped: not a test report") == 100
+    assert "4900 more file(s) skipped (not listed)" in result.stderr
     assert "many.zip!zz-report.xml" in result.stdout
 
 
@@ -275,3 +277,91 @@ def test_a_huge_text_node_in_a_utf16_report_is_cut_as_it_streams(tmp_path):
     result = measure(["parse", "--summary", report], tmp_path)
     assert_bounded(result, allowed=(0,))
     assert "bytes cut from their middle" in result.stderr, result
+
+
+# -- growth --------------------------------------------------------------------------------
+# Each shape at two small sizes, each in a process of its own: the peak RSS must not grow
+# with the input past what its bytes cost (a bound reached is flat from there).
+
+
+def peak_growth(tmp_path: Path, write, small: int, large: int, allowed=(0, 3)):
+    """(peak RSS at ``large`` minus peak RSS at ``small``, the two results)."""
+    results = []
+    for size in (small, large):
+        report = write(tmp_path / f"r{size}", size)
+        result = measure(["parse", "--summary", report], tmp_path)
+        assert_bounded(result, allowed=allowed)
+        results.append(result)
+    return results[1].rss_mb - results[0].rss_mb, results
+
+
+def test_tap_indentation_costs_no_memory_per_column(tmp_path):
+    """One subtest level was opened per 4 columns: 9 million spaces before 'ok 1' (8.8 KB
+    gzipped) cost 1.1 GB. Past MAX_SUBTEST_DEPTH a line is output."""
+
+    def write(path: Path, spaces: int) -> Path:
+        path = path.with_suffix(".tap")
+        path.write_text("TAP version 13\n1..1\n" + " " * spaces + "ok 1 - deep\nok 1 - top\n")
+        return path
+
+    growth, results = peak_growth(tmp_path, write, 100_000, 700_000, allowed=(0,))
+    assert growth < 20, (growth, results)  # 72 MB before
+    assert "deeper than 64 subtest levels) is kept as output" in results[1].stderr
+    assert results[1].stdout.splitlines()[-1].split()[1:] == ["1", "0", "0", "0", "1"]
+
+
+def test_unclosed_buffered_tap_subtests_are_not_held(tmp_path):
+    """node-tap's 'ok 1 - name {' left open by the next point at its depth: each was held
+    (with its output) to the end, 1 million of them 590 MB, and only the last counted."""
+
+    def write(path: Path, points: int) -> Path:
+        path = path.with_suffix(".tap")
+        path.write_text("TAP version 14\n" + ("ok 1 - a {\n" + "x" * 2000 + "\n") * points)
+        return path
+
+    growth, results = peak_growth(tmp_path, write, 1_000, 8_000, allowed=(0,))
+    assert growth < 10, (growth, results)  # 17 MB before
+    assert results[1].stdout.splitlines()[-1].split()[1:3] == ["8000", "1"]  # and no plan
+
+
+def test_held_elements_with_many_attributes_are_refused_in_bounded_memory(tmp_path):
+    """Elements under the 1000-attribute cap, under the held-elements cap, but 9000 of them
+    with 990 attributes each in a test case (540 KB gzipped) cost 2.1 GB."""
+    attributes = " ".join(f'x{i}="1"' for i in range(990))
+
+    def write(path: Path, elements: int) -> Path:
+        path = path.with_suffix(".xml")
+        with open(path, "w") as out:
+            out.write('<testsuite name="s"><testcase classname="c" name="t">\n')
+            for _ in range(elements):
+                out.write(f"<z {attributes}/>")
+            out.write("</testcase></testsuite>")
+        return path
+
+    growth, results = peak_growth(tmp_path, write, 400, 2_400, allowed=(3,))
+    assert growth < 30, (growth, results)  # ~480 MB before (124 MB at 400 elements)
+    for result in results:
+        assert ".xml:2: more than 250000 attributes on the elements held at once" in (
+            result.stderr
+        ), result
+
+
+def test_suite_properties_kept_are_capped(tmp_path):
+    """Each <properties> block of a suite added to one dict (copied into every nested
+    suite): 20 blocks of 100 000 distinct properties kept 2 million."""
+
+    def write(path: Path, blocks: int) -> Path:
+        path = path.with_suffix(".xml")
+        with open(path, "w") as out:
+            out.write('<testsuite name="s">')
+            for block in range(blocks):
+                out.write("<properties>")
+                for i in range(20_000):
+                    out.write(f'<property name="p{block}_{i}" value="v"/>')
+                out.write("</properties>")
+            out.write('<testcase classname="c" name="t"/></testsuite>')
+        return path
+
+    growth, results = peak_growth(tmp_path, write, 2, 14, allowed=(0,))
+    assert growth < 15, (growth, results)  # 24 MB before
+    assert "truncated to the first 1000 (19000 dropped here)" in results[1].stderr
