@@ -223,7 +223,7 @@ class _Bounded(io.RawIOBase):
 
 def _open_as_opened(path: str) -> io.BufferedReader:
     """``path`` as a stream of the bytes it held when opened (see :class:`_Bounded`)."""
-    return io.BufferedReader(_Bounded(_open_regular(path)), 256 * 1024)
+    return io.BufferedReader(_Bounded(_open_regular(path)))
 
 
 def _head(path: str, count: int) -> bytes:

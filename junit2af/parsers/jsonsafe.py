@@ -99,7 +99,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
         key = _first_duplicate([key for key, _ in pairs])
-        raise _Refused(f"duplicate key {json.dumps(key)[:80]} in one object")
+        # Cut the key, not its JSON spelling: a cut there can split an escape (\u00).
+        shown = json.dumps(key if len(key) <= 60 else key[:60] + "...")
+        raise _Refused(f"duplicate key {shown} in one object")
     return result
 
 
