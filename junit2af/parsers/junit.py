@@ -154,6 +154,7 @@ class _Counts:
     failure_elements: int = 0  # <failure> elements of the Failed records
     merged: int = 0  # records made of several attempts (reruns)
     load_failures: int = 0  # records of suites that failed to load (tests="0")
+    hooks: int = 0  # mocha's failed hooks ('"before all" hook for "x"'), not in its tests=
 
     def add(self, other: _Counts) -> None:
         for name in self.__dataclass_fields__:
@@ -271,6 +272,8 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                             continue
                         own = suite.own
                         own.cases += 1
+                        if attempt.name.startswith(_MOCHA_HOOK):
+                            own.hooks += 1
                         own.attempts += 1 + len(attempt.extra_attempts)
                         record = _add_attempt(ctx, suite, attempt)
                         if record is not None:
@@ -981,6 +984,8 @@ def _check_counts(ctx: _Context, suite: _Suite) -> None:
         candidates |= {total.records - total.skipped, own.records - own.skipped}
         candidates.add(total.records - total.load_failures)
         candidates.add(total.records - total.skipped - total.load_failures)
+        # mocha writes a failed hook as a test case and leaves it out of tests=.
+        candidates.add(total.records - total.hooks)
         # pytest's tests= counts its reports: a teardown error again, every subtest.
         pytest_more = suite.repeats_are_reruns and tests > total.records
         if tests not in candidates and not pytest_more:
@@ -1015,6 +1020,10 @@ def _check_counts(ctx: _Context, suite: _Suite) -> None:
                 f"suite {name!r} says {', '.join(said)}, but {', '.join(read)} "
                 f"were read (line {suite.line})"
             )
+
+
+#: How mocha names a hook that failed: '"before all" hook for "x"', '"after each" hook…'.
+_MOCHA_HOOK = ('"before all" hook', '"before each" hook', '"after all" hook', '"after each" hook')
 
 
 def _is_interrupted_placeholder(attempt: _Attempt, element: etree._Element) -> bool:

@@ -698,3 +698,18 @@ def test_a_suite_level_error_counts_as_the_error_its_header_says():
     assert [r.status for r in records] == [Status.PASSED, Status.FAILED]
     assert records[1].metadata["synthetic"] is True
     assert not any("says" in w for w in warnings), warnings
+
+
+def test_mochas_failed_hooks_are_not_in_its_tests_count():
+    # mocha's xunit reporter: tests="2" counts the tests, not the failed hook it writes
+    # as a third test case.
+    warnings: list[str] = []
+    records = parse(
+        """<testsuite name="Mocha Tests" tests="2" failures="0" errors="1">
+        <testcase classname="s" name="a"/><testcase classname="s" name="b"/>
+        <testcase classname="s" name="&quot;after each&quot; hook for &quot;b&quot;">
+        <failure message="boom"/></testcase></testsuite>""",
+        warnings,
+    )
+    assert [r.status for r in records] == [Status.PASSED, Status.PASSED, Status.FAILED]
+    assert not any("says" in w for w in warnings), warnings
