@@ -545,19 +545,26 @@ class _MessageReader:
         self.envelopes = 0
         self.finished = False
         self.emitted_failure = False
+        self.line = 0  # the last line read
         self.clock: datetime | None = None
 
     def feed(self, line: int, envelope: Any) -> Iterator[TestRecord]:
         if not isinstance(envelope, Mapping) or len(envelope) != 1:
             raise InputError(self.path, "not a Cucumber message envelope", line=line)
         self.envelopes += 1
+        self.line = line
         ((kind, body),) = envelope.items()
         body = mapping(body)
         handler = getattr(self, f"_on_{kind}", None)
         if handler is not None:
             result = handler(body, line)
             if result is not None:
-                yield from result
+                yield from self._noted(result)
+
+    def _noted(self, records: Iterator[TestRecord]) -> Iterator[TestRecord]:
+        for record in records:
+            self.emitted_failure = self.emitted_failure or record.status is Status.FAILED
+            yield record
 
     # -- definitions ----------------------------------------------------------------
 
@@ -871,17 +878,31 @@ class _MessageReader:
     def finish(self) -> Iterator[TestRecord]:
         if self.envelopes == 0:
             raise InputError(self.path, "no Cucumber messages in it")
+        yield from self._noted(self._leftovers())
+        if not self.finished:
+            self.warn(
+                "unfinished",
+                "no testRunFinished message: the run did not finish or the log was cut",
+            )
+            if not self.emitted_failure:
+                # cucumber-js 12 exits on a failed BeforeAll/AfterAll hook before its
+                # message stream is flushed: the stream stops after the sources, and
+                # the failure would vanish with no record at all.
+                yield self._synthetic(
+                    "the run did not finish",
+                    "no testRunFinished message: the test run stopped before it finished "
+                    "(a failed BeforeAll/AfterAll hook, a crash) or the log was cut",
+                    self.line,
+                    "run interrupted",
+                )
+
+    def _leftovers(self) -> Iterator[TestRecord]:
         while self.open:
             _, (case_id, attempt) = self.open.popitem(last=False)
             yield self._record(case_id, [*self.retried.pop(case_id, []), attempt], True)
         for case_id in list(self.retried):
             # Retried, and the retry never came: the last attempt stands.
             yield self._record(case_id, self.retried.pop(case_id), False)
-        if not self.finished:
-            self.warn(
-                "unfinished",
-                "no testRunFinished message: the run did not finish or the log was cut",
-            )
 
 
 def _history(attempts: list[_Attempt]) -> str:

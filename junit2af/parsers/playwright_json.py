@@ -72,6 +72,8 @@ def sniff(head: Head) -> str | None:
 
 
 SEPARATOR = " › "
+#: The run-level error of ``--max-failures`` (``maxFailures`` in the config).
+_STOPPED_EARLY = re.compile(r"\s*Testing stopped early after \d+ maximum allowed failures")
 #: Nested describe levels followed (Playwright suites nest as deep as the code does).
 MAX_SUITE_DEPTH = 64
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-ndjson")
@@ -287,11 +289,12 @@ class _Context:
         text = strip_ansi(as_str(error.get("stack")) or as_str(error.get("message")) or "")
         label = file or "playwright run"
         suffix = f" (error {number})" if count > 1 else " (error)"
-        metadata: dict[str, Any] = {
-            **self.base,
-            "synthetic": True,
-            "reason": "error outside any test (a file failed to load, global setup...)",
-        }
+        reason = "error outside any test (a file failed to load, global setup...)"
+        if not file and _STOPPED_EARLY.match(text):
+            # --max-failures: the tests not started are "did not run" (skipped).
+            reason = "run interrupted (stopped early after --max-failures)"
+            suffix = " (stopped early)"
+        metadata: dict[str, Any] = {**self.base, "synthetic": True, "reason": reason}
         if file:
             metadata["file"] = file
         if as_int(location.get("line")) is not None:

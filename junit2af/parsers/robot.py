@@ -19,10 +19,15 @@ Quirks of the real tool that shaped the rules:
   the same rule is applied here, for files whose generator is ``Robot``.
 * ``--skiponfailure`` turns a failure into SKIP with the original failure in the message;
   RF counts it as skipped, and so does junit2af (``metadata.skip_on_failure``).
+* ``rebot --merge`` of ``--rerunfailed`` outputs keeps one ``<test>`` (the latest run's)
+  whose message is RF's HTML merge note with every earlier status and message: it is
+  read back into ``attempts``/``flaky``/``attempts.txt`` and the latest plain message.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -96,6 +101,28 @@ _SKIP_ON_FAILURE = (
     "Failed test skipped using",
     "Failed task skipped using",
 )
+# What ``rebot --merge`` writes into a merged test's message (robot/result/merger.py, RF
+# 3.2-7): the header, then ``New status``/``message`` and every earlier attempt's ``Old
+# status``/``message`` (newest first), each part ended by ``<br>`` and split by ``<hr>``.
+_MERGED = re.compile(
+    r'<span class="merge">(?:Test|Task) has been re-executed and results merged\.</span><hr>'
+)
+_MERGE_PART = re.compile(
+    r'<span class="(?:new|old)-status">(?:New|Old) status:</span> <span class="[^"]*">'
+    r"([A-Z_ ]+)</span><br>"
+    r'(?:<span class="(?:new|old)-message">(?:New|Old) message:</span> (.*?)<br>)?'
+    r"(?=<hr>|$)",
+    re.S,
+)
+# A rerun that was skipped is ignored: the original result stays, with this message.
+_MERGE_SKIPPED = re.compile(
+    r"(?:Test|Task) has been re-executed and results merged\. Latter result had "
+    r'<span class="skip">SKIP</span> status and was ignored\. Message:\n(.*?)'
+    r"(?:<hr>Original message:\n(.*))?$",
+    re.S,
+)
+_MERGE_ADDED = re.compile(r"(?:Test|Task) added from merged output\.(?:<hr>(.*))?$", re.S)
+_TAG = re.compile(r"<[^>]*>")
 _LEGACY_TIME = ("%Y%m%d %H:%M:%S.%f", "%Y%m%d %H:%M:%S")
 
 
@@ -528,9 +555,25 @@ class _Reader:
             status = Status.FAILED
         metadata["rf_status"] = word
         message = result.message
+        outputs = [result.log] if result.log is not None else []
         if message.startswith("*HTML*"):
             message = message[len("*HTML*") :].lstrip()
-            metadata["html_message"] = True
+            merged = _unmerge(message, word)
+            if merged is None:
+                metadata["html_message"] = True
+            else:
+                message, attempts = merged
+                metadata["rebot_merged"] = True
+                if attempts:
+                    metadata["attempts"] = len(attempts)
+                    metadata["flaky"] = word == "PASS" and any(
+                        old == "FAIL" for old, _ in attempts[:-1]
+                    )
+                    lines = [
+                        f"attempt {number}: {old}" + (f": {text}" if text else "")
+                        for number, (old, text) in enumerate(attempts, start=1)
+                    ]
+                    outputs.append(TextArtifact("attempts.txt", "\n".join(lines) + "\n"))
         if word == "SKIP" and message.startswith(_SKIP_ON_FAILURE):
             metadata["skip_on_failure"] = True
         started_at = result.times.started_at
@@ -554,7 +597,7 @@ class _Reader:
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX) if message else None,
             metadata=metadata,
             failure_text=message if len(message) > ERROR_MESSAGE_MAX else None,
-            outputs=(result.log,) if result.log is not None else (),
+            outputs=tuple(outputs),
         )
 
     def check_counts(self) -> None:
@@ -572,6 +615,34 @@ class _Reader:
                 f"failed, {theirs['skip']} skipped; the tests read give {ours['pass']}, "
                 f"{ours['fail']}, {ours['skip']}"
             )
+
+
+def _unmerge(message: str, status: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """A ``rebot --merge`` message: the latest attempt's plain message and every attempt
+    (status, message), oldest first; None when ``message`` is no merge message."""
+    head = _MERGED.match(message)
+    if head is not None:
+        parts = [
+            (found.group(1), _plain(found.group(2) or ""))
+            for found in _MERGE_PART.finditer(message, head.end())
+        ]
+        if not parts:
+            return None
+        parts.reverse()
+        return parts[-1][1], parts
+    skipped = _MERGE_SKIPPED.match(message)
+    if skipped is not None:  # the original result kept, its rerun skipped and ignored
+        original = _plain(skipped.group(2) or "")
+        return original, [(status, original), ("SKIP", _plain(skipped.group(1)))]
+    added = _MERGE_ADDED.match(message)
+    if added is not None:  # a test only the merged output has: one attempt
+        return _plain(added.group(1) or ""), []
+    return None
+
+
+def _plain(text: str) -> str:
+    """RF's message HTML (escaped text, linkified URLs) back to text."""
+    return html.unescape(_TAG.sub("", text)).strip()
 
 
 def _suite_failed(suite: _Suite) -> bool:

@@ -457,3 +457,25 @@ def test_cucumber_jvm_counts(name):
     assert {r.error_message for r in records} == {"undefined step: Given bg_1"}
     # Its clock is stubbed at 1970: that is no timestamp.
     assert all(r.metadata["time_source"] == "file_mtime" for r in records)
+
+
+def test_cucumber_js_failed_before_all_hook_is_not_a_silent_zero():
+    """cucumber-js 12.9.0 with a failing BeforeAll hook: 'a BeforeAll hook errored,
+    process exiting', exit 1, no summary; the message stream stops after meta and
+    source. The run's failure is one synthetic Failed record (run interrupted)."""
+    warnings: list[str] = []
+    path = FIXTURES / "cucumber-messages/cucumber-js-beforeall.ndjson"
+    (record,) = parse_messages(path.read_bytes(), warnings)
+    assert record.status is Status.FAILED and record.metadata["synthetic"] is True
+    assert record.test_name == "cucumber (run interrupted)"
+    assert "interrupted" in record.metadata["reason"]
+    assert any("testRunFinished" in w for w in warnings)
+
+
+def test_messages_cut_log_with_only_passes_still_fails_the_run():
+    lines = [e for e in envelopes() if "testStepFinished" not in e and "testRunFinished" not in e]
+    records = parse_messages(lines)
+    assert [(r.test_name, r.status) for r in records] == [
+        ("Feat > Scen", Status.SKIPPED),
+        ("cucumber (run interrupted)", Status.FAILED),
+    ]

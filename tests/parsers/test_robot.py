@@ -54,6 +54,7 @@ PRINTED = {
     "robot6-output.xml": {"Passed": 4, "Failed": 9, "Skipped": 3},
     "robot7-output.xml": {"Passed": 4, "Failed": 9, "Skipped": 3},
     "robot7-control.xml": {"Passed": 3, "Failed": 1},
+    "robot7-rebot-merge.xml": {"Passed": 4, "Failed": 3},
 }
 
 
@@ -199,6 +200,34 @@ def test_nested_keyword_messages_are_labelled_by_the_innermost_keyword():
     )
     (record,) = parse(doc(suite("S", case("T", body=body))))
     assert record.outputs[0].text == "t1 INFO  [BuiltIn.Log] inner\nt2 INFO  [Outer] <b>outer</b>\n"
+
+
+def test_rebot_merge_is_one_record_with_attempts_and_flaky():
+    """`robot --rerunfailed` twice, `rebot --merge` of the three outputs (RF 7.5): the
+    merge message is RF's HTML; each test is one record with the latest attempt's plain
+    message, `attempts`, `flaky`, and its earlier attempts in attempts.txt."""
+    records = {r.test_name: r for r in parse((FIXTURES / "robot7-rebot-merge.xml").read_bytes())}
+    third = records["Rerun > Passes On Third Run"]
+    assert third.status is Status.PASSED and third.error_message is None
+    assert third.metadata["attempts"] == 3 and third.metadata["flaky"] is True
+    assert "html_message" not in third.metadata
+    (attempts,) = [o for o in third.outputs if o.label == "attempts.txt"]
+    assert attempts.text == (
+        "attempt 1: FAIL: run 1 failed\nattempt 2: FAIL: run 2 failed\nattempt 3: PASS\n"
+    )
+    broken = records["Rerun > Always Fails"]
+    assert broken.status is Status.FAILED and broken.error_message == "still broken in run 3"
+    assert broken.metadata["attempts"] == 3 and broken.metadata["flaky"] is False
+    unicode = records["Rerun > Ünïcödé Ñame"]
+    assert unicode.metadata["flaky"] is True
+    # a rerun that was skipped is ignored by rebot: the first failure stays, unescaped
+    kept = records["Rerun > Skipped On Rerun"]
+    assert kept.status is Status.FAILED and kept.metadata["attempts"] == 2
+    assert kept.error_message == 'failed in run 1 <with> "markup" & a URL https://example.com/x'
+    # a test only a later output has: one attempt, the merge note removed
+    added = records["Rerun > Added Later"]
+    assert added.error_message == "only in run 3" and "attempts" not in added.metadata
+    assert "attempts" not in records["Rerun > Always Passes"].metadata
 
 
 def test_html_message_marker_is_removed():
