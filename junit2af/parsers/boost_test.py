@@ -27,6 +27,12 @@ Log quirks (Boost 1.74) that shaped the rules:
   aborted</Message>`` after the crashed test case, and the test cases after it are
   neither run nor listed (the report still lists them as passed). The crashed record gets
   ``metadata.run_aborted`` and a warning says so.
+* A suite fixture or global fixture whose setup throws aborts the suite (or the
+  module): the log has the ``<Exception>`` directly in the ``<TestSuite>``; the report
+  says ``result="aborted"`` with ``assertions_failed`` counted on the suite alone, and
+  lists its test cases (which never ran) as ``passed``. The report's suite-level
+  failures (the suite's ``assertions_failed`` less its units') are one synthetic Failed
+  record ``suite (failures outside test cases)``, as the log's are.
 * With both log and report on one stream (``--report_sink=stdout``) the report is
   written inside ``<TestLog>`` (it is skipped) or after it (a second document, skipped
   with a warning).
@@ -377,14 +383,33 @@ def parse_report(
     yield from salvage(ctx, reader, _report_records(ctx, reader))
 
 
+@dataclass
+class _ReportSuite:
+    """A ``<TestSuite>`` of the report being read: its own and its units' failures."""
+
+    result: str
+    failed: int
+    line: int | None
+    units_failed: int = 0
+
+
 def _report_records(ctx: Context, reader: XmlReader) -> Iterator[TestRecord]:
     path: list[str] = []
+    suites: list[_ReportSuite] = []
     master: dict[str, int | None] = {}
     read = {"passed": 0, "failed": 0, "skipped": 0}
     for event, element in reader.events():
         tag = local(element.tag)
         if event == "start":
             if tag == "TestSuite":
+                failed = as_int(element.get("assertions_failed")) or 0
+                if suites:
+                    suites[-1].units_failed += failed
+                suites.append(
+                    _ReportSuite(
+                        (element.get("result") or "").strip().lower(), failed, element.sourceline
+                    )
+                )
                 if not path:
                     master = {
                         k: as_int(element.get(k))
@@ -398,12 +423,19 @@ def _report_records(ctx: Context, reader: XmlReader) -> Iterator[TestRecord]:
                     }
                 path.append(short(element.get("name"), 1000) or "")
             elif tag == "TestCase":
+                if suites:
+                    suites[-1].units_failed += as_int(element.get("assertions_failed")) or 0
                 record = _report_case(ctx, path, element)
                 key = {Status.KNOWN_FAIL: "passed"}.get(record.status, str(record.status).lower())
                 read[key] = read.get(key, 0) + 1
                 yield record
             continue
         if tag == "TestSuite":
+            if suites:
+                suite = suites.pop()
+                own = suite.failed - suite.units_failed
+                if own > 0 and suite.result in ("aborted", "failed", "timed-out"):
+                    yield _report_suite_failure(ctx, path, suite, own)
             path.pop()
             release(element)
         elif tag == "TestCase":
@@ -411,6 +443,31 @@ def _report_records(ctx: Context, reader: XmlReader) -> Iterator[TestRecord]:
     if not master:
         raise InputError(ctx.report, "Boost.Test report without a test suite", line=1)
     _compare_report(ctx, master, read)
+
+
+def _report_suite_failure(
+    ctx: Context, path: list[str], suite: _ReportSuite, own: int
+) -> TestRecord:
+    """A suite that failed by itself (its fixture): the report lists no failed unit."""
+    where = ".".join(path[1:]) or path[0] or "Boost.Test"
+    return ctx.record(
+        f"{where} (failures outside test cases)",
+        Status.FAILED,
+        line=suite.line,
+        message=(
+            f"Boost.Test result {suite.result} for test suite {path[-1]!r}: {own} "
+            "assertion(s) failed outside its test cases (a suite or global fixture; the "
+            "report lists its test cases as passed though they did not run)"
+        ),
+        metadata={
+            "synthetic": True,
+            "reason": "failures outside any test case",
+            "suite_path": list(path),
+            "result": suite.result,
+            "assertions_failed": own,
+        },
+        pad_with=path[0] if path else None,
+    )
 
 
 def _report_case(ctx: Context, path: list[str], element: etree._Element) -> TestRecord:
@@ -455,6 +512,9 @@ def _compare_report(ctx: Context, master: dict[str, int | None], read: dict[str,
             + ", ".join(f"{claimed[k]} {k}" for k in differ)
             + " test cases but lists "
             + ", ".join(f"{read.get(k, 0)} {k}" for k in differ)
-            + " (Boost.Test does not list disabled test units in its report; the XML log "
-            "does)"
+            + (
+                " (Boost.Test does not list disabled test units in its report; the XML log does)"
+                if "skipped" in differ
+                else ""
+            )
         )

@@ -18,7 +18,13 @@ Quirks of googletest (1.12) that shaped the rules:
   it, which makes the document invalid JSON: that one comma is put back (with a
   warning) and the failure becomes a synthetic Failed record ``NonTestSuiteFailure``.
 * A failure in ``SetUpTestSuite`` is not written at all; its tests are ``SKIPPED`` with
-  the epoch as timestamp.
+  the epoch as timestamp (a test's own ``GTEST_SKIP`` has its real start) in a suite that
+  did start. Such a suite gets a synthetic Failed record ``Suite.SetUpTestSuite`` (the
+  console says ``1 FAILED TEST SUITE`` and the binary exits 1), unless a global
+  environment failed (``NonTestSuiteFailure``, which skips every suite the same way). A
+  failure in ``TearDownTestSuite`` leaves no trace in the report at all.
+* ``disabled`` counts tests named ``DISABLED_*`` (or in such a suite) even when
+  ``--gtest_also_run_disabled_tests`` ran them.
 * Timestamps are local time followed by a ``Z`` that does not mean UTC: the ``Z`` is
   dropped and ``--timezone`` applies, as for googletest's XML (which has no ``Z``).
   ``1970-01-01T00:00:00Z`` means "did not run".
@@ -75,6 +81,8 @@ _TOP_KEYS = _SUITE_KEYS | {"random_seed", "testsuites"}
 # JSON string the quote before ``name`` would be escaped, so this cannot match text.
 _MISSING_COMMA = re.compile(rb'\}(\s*)\{(\s*"name"\s*:\s*"NonTestSuiteFailure")')
 _EARLIEST = datetime(1980, 1, 1)
+#: googletest's disabled-test filter: ``DISABLED_*:*/DISABLED_*`` on suite or test name.
+_DISABLED = re.compile(r"(?:^|/)DISABLED_")
 _MAX_PROPERTY = 1024
 
 
@@ -130,6 +138,10 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
     if run_start is None:
         ctx.use_file_clock()
 
+    environment_failed = any(
+        isinstance(suite, Mapping) and suite.get("name") == "NonTestSuiteFailure"
+        for suite in suites
+    )
     regular = failed = disabled = 0
     for index, suite in enumerate(suites):
         suites[index] = None  # free each suite once read
@@ -146,6 +158,7 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
         if suite_properties:
             suite_meta["suite_properties"] = suite_properties
         offset_ms = 0
+        never_started = 0
         for number, test in enumerate(tests):
             if not isinstance(test, Mapping):
                 raise InputError(path, f"testsuites[{index}].testsuite[{number}] is not an object")
@@ -154,11 +167,64 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
             if not record.synthetic:
                 regular += 1
                 failed += record.status is Status.FAILED
-                disabled += record.metadata.get("result") == "SUPPRESSED"
+                disabled += bool(
+                    record.metadata.get("result") == "SUPPRESSED"
+                    or _DISABLED.search(record.metadata["classname"])
+                    or _DISABLED.match(record.metadata["name"])
+                )
+                never_started += _skipped_unstarted(test, record)
             yield record
+        if (
+            tests
+            and never_started == len(tests)
+            and not environment_failed
+            and _timestamp(ctx, fixer.text(suite.get("timestamp"))) is not None
+        ):
+            yield _suite_setup_failed(ctx, suite_name, suite_meta, suite_start, len(tests))
     _compare_counts(ctx, document, regular, failed, disabled)
     if ctx.records == 0:
         ctx.warn("the report holds no tests")
+
+
+def _skipped_unstarted(test: Mapping[str, Any], record: TestRecord) -> bool:
+    """A test googletest skipped without starting it: ``RUN``, ``SKIPPED``, the epoch."""
+    return (
+        record.status is Status.SKIPPED
+        and record.metadata.get("status") == "RUN"
+        and isinstance(test.get("timestamp"), str)
+        and test["timestamp"].startswith("1970-01-01")
+    )
+
+
+def _suite_setup_failed(
+    ctx: Context,
+    suite_name: str,
+    suite_meta: dict[str, Any],
+    suite_start: datetime | None,
+    count: int,
+) -> TestRecord:
+    """The failure of a ``SetUpTestSuite`` that googletest does not write."""
+    metadata = dict(suite_meta)
+    metadata.update(
+        {
+            "synthetic": True,
+            "reason": "SetUpTestSuite failed",
+        }
+    )
+    return ctx.record(
+        f"{suite_name}.SetUpTestSuite",
+        Status.FAILED,
+        line=None,
+        started_at=suite_start,
+        time_source="suite" if suite_start is not None else None,
+        message=(
+            f"googletest skipped all {count} test(s) of suite {suite_name!r} without "
+            "starting them: its SetUpTestSuite failed (googletest does not write that "
+            "failure; see the test binary's console)"
+        ),
+        metadata=metadata,
+        pad_with=suite_name or None,
+    )
 
 
 class _Fixer:

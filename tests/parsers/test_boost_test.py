@@ -155,6 +155,46 @@ def test_report_statuses_and_counts():
     ]
 
 
+def test_report_suite_failing_by_itself_is_a_synthetic_record():
+    # A suite fixture that threw (Boost 1.74): the suite is aborted with a failed
+    # assertion of its own, and its test cases, which never ran, are "passed".
+    text = (
+        '<TestResult><TestSuite name="m" result="failed" assertions_failed="2" '
+        'test_cases_passed="2" test_cases_failed="1">'
+        '<TestCase name="aa" result="failed" assertions_failed="1"/>'
+        '<TestSuite name="s" result="aborted" assertions_failed="1" test_cases_passed="2">'
+        '<TestCase name="bb" result="passed"/><TestCase name="cc" result="passed"/>'
+        "</TestSuite></TestSuite></TestResult>"
+    )
+    warnings: list[str] = []
+    records = run(boost_test.parse_report, text, warnings)
+    assert statuses(records) == [
+        ("aa", "Failed"),
+        ("s.bb", "Passed"),
+        ("s.cc", "Passed"),
+        ("s (failures outside test cases)", "Failed"),
+    ]
+    assert records[3].synthetic and records[3].metadata["assertions_failed"] == 1
+    assert warnings == []
+
+
+def test_report_of_an_aborted_module_is_not_green():
+    # A global fixture that threw: the module is aborted, every listed case "passed".
+    text = (
+        '<TestResult><TestSuite name="m" result="aborted" assertions_failed="1" '
+        'test_cases_passed="1"><TestCase name="aa" result="passed"/>'
+        '<TestCase name="bb" result="passed"/></TestSuite></TestResult>'
+    )
+    warnings: list[str] = []
+    records = run(boost_test.parse_report, text, warnings)
+    assert statuses(records) == [
+        ("aa", "Passed"),
+        ("bb", "Passed"),
+        ("m (failures outside test cases)", "Failed"),
+    ]
+    assert warnings == ["r.xml: the report counts 1 passed test cases but lists 2 passed"]
+
+
 def test_the_log_is_not_read_as_a_report():
     with pytest.raises(InputError, match="this is Boost.Test's log"):
         run(boost_test.parse_report, log(case("x")))

@@ -157,6 +157,51 @@ def test_missing_comma_before_non_test_suite_failure_is_repaired():
     assert any("comma" in w for w in warnings)
 
 
+def with_suite_start(text: str, count: int) -> str:
+    return text.replace(
+        f'"tests": {count},\n      "testsuite"',
+        f'"tests": {count},\n      "timestamp": "2025-05-01T10:00:02Z",\n      "testsuite"',
+    )
+
+
+def test_failed_set_up_test_suite_is_a_synthetic_failure():
+    # googletest 1.12: the suite started, its tests are RUN/SKIPPED at the epoch, and
+    # the failure of SetUpTestSuite is written nowhere (the console: 1 FAILED TEST SUITE).
+    unstarted = {"result": "SKIPPED", "timestamp": "1970-01-01T00:00:00Z"}
+    records = parse(with_suite_start(report(gtest("A", **unstarted), gtest("B", **unstarted)), 2))
+    assert statuses(records) == [
+        ("S.A", "Skipped"),
+        ("S.B", "Skipped"),
+        ("S.SetUpTestSuite", "Failed"),
+    ]
+    assert records[2].synthetic and records[2].metadata["reason"] == "SetUpTestSuite failed"
+    assert "SetUpTestSuite failed" in (records[2].error_message or "")
+
+
+def test_gtest_skip_in_the_body_or_an_environment_failure_is_no_suite_failure():
+    own_skip = gtest("A", result="SKIPPED")  # a real start: GTEST_SKIP in the test
+    unstarted = gtest("B", result="SKIPPED", timestamp="1970-01-01T00:00:00Z")
+    assert statuses(parse(with_suite_start(report(own_skip, unstarted), 2))) == [
+        ("S.A", "Skipped"),
+        ("S.B", "Skipped"),
+    ]
+    # A failed global environment skips every suite the same way, and the suites
+    # never start: NonTestSuiteFailure alone stands for it.
+    never = report(gtest("C", result="SKIPPED", timestamp="1970-01-01T00:00:00Z"))
+    assert statuses(parse(never)) == [("S.C", "Skipped")]
+
+
+def test_disabled_tests_run_on_request_still_count_as_disabled():
+    # --gtest_also_run_disabled_tests: googletest's "disabled" counts them by name.
+    warnings: list[str] = []
+    text = report(gtest("DISABLED_T"), gtest("U"), disabled=1)
+    assert statuses(parse(text, warnings)) == [("S.DISABLED_T", "Passed"), ("S.U", "Passed")]
+    assert warnings == []
+    text = report(gtest("T", classname="Nums/DISABLED_P"), disabled=1)
+    parse(text, warnings)
+    assert warnings == []
+
+
 def test_counts_that_disagree_warn():
     text = report(gtest()).replace('"tests": 1,', '"tests": 5,', 1)
     warnings: list[str] = []

@@ -22,8 +22,12 @@ P, F, S, K = "Passed", "Failed", "Skipped", "KnownFail"
 
 #: fixture -> (format detected, records by status, a word every warning list must hold)
 EXPECTED: dict[str, tuple[str, dict[str, int], str | None]] = {
-    # console: 14 ran, 7 passed, 2 skipped, 5 failed, 1 disabled
-    "googletest-json/googletest.json": ("googletest-json", {P: 7, F: 5, S: 3}, "byte by byte"),
+    # console: 14 ran, 7 passed, 2 skipped, 5 failed, 1 disabled, 1 FAILED TEST SUITE
+    # (SuiteSetUpFails: its SetUpTestSuite, synthetic)
+    "googletest-json/googletest.json": ("googletest-json", {P: 7, F: 6, S: 3}, "byte by byte"),
+    # console: 12 ran, 6 passed, 3 skipped, 3 failed, 2 FAILED TEST SUITES (SetUpFails:
+    # synthetic; TearDownFails: written nowhere); a DISABLED_ test run on request
+    "googletest-json/googletest-suites.json": ("googletest-json", {P: 6, F: 4, S: 3}, None),
     # console: 3 passed, 1 disabled, and the global environment's failure
     "googletest-json/googletest-environment.json": (
         "googletest-json",
@@ -55,6 +59,18 @@ EXPECTED: dict[str, tuple[str, dict[str, int], str | None]] = {
     ),
     # 5 test cases: 2 passed, 2 failed, 1 timed-out; the run aborted before the 5th
     "boost-test/boost-test-crash.xml": ("boost-test-log", {P: 1, F: 3}, "aborted the run"),
+    # suite fixture throws: "4 test cases out of 4 passed", 1 assertion out of 3 failed
+    # (the suite's own); the log does not list the 2 cases that never ran
+    "boost-test/boost-test-suite-fixture-report.xml": ("boost-test-report", {P: 4, F: 1}, None),
+    "boost-test/boost-test-suite-fixture-log.xml": ("boost-test-log", {P: 2, F: 1}, None),
+    # global fixture throws: module aborted, "2 test cases out of 2 passed", 1 failed
+    # assertion; the report lists all 4 as passed, the log none
+    "boost-test/boost-test-global-fixture-report.xml": (
+        "boost-test-report",
+        {P: 4, F: 1},
+        "counts 2 passed test cases but lists 4 passed",
+    ),
+    "boost-test/boost-test-global-fixture-log.xml": ("boost-test-log", {F: 1}, None),
     "boost-test/xunit-plugin-boosttest-testcase11-testlog.xml": ("boost-test-log", {P: 40}, None),
     # Totals: 8 passed, 5 failed, 2 skipped, 2 blacklisted
     "qttest-xml/qttest5.xml": ("qttest-xml", {P: 8, F: 5, S: 2, K: 2}, None),
