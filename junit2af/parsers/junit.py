@@ -126,6 +126,9 @@ class _Suite:
     #: a repeat of a test case whose last try failed is a rerun: the producers known to
     #: write each rerun as another <testcase> (Gradle, gotestsum); see _add_attempt
     failed_repeats_are_reruns: bool = False
+    #: googletest's sign of a failed SetUpTestSuite: its tests written as run, skipped,
+    #: at the epoch (a test's own GTEST_SKIP has its real start time)
+    epoch_skips: int = 0
     #: what was read in this suite (own) and in its closed nested suites (nested), to
     #: check the header's own counts against (see _check_counts)
     own: _Counts = field(default_factory=lambda: _Counts())
@@ -154,7 +157,9 @@ class _Counts:
     failure_elements: int = 0  # <failure> elements of the Failed records
     merged: int = 0  # records made of several attempts (reruns)
     load_failures: int = 0  # records of suites that failed to load (tests="0")
-    hooks: int = 0  # mocha's failed hooks ('"before all" hook for "x"'), not in its tests=
+    #: test cases a producer leaves out of its tests=: mocha's failed hooks ('"before
+    #: all" hook for "x"'), googletest's NonTestSuiteFailure (a global environment failed)
+    outside_tests: int = 0
 
     def add(self, other: _Counts) -> None:
         for name in self.__dataclass_fields__:
@@ -272,8 +277,10 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                             continue
                         own = suite.own
                         own.cases += 1
-                        if attempt.name.startswith(_MOCHA_HOOK):
-                            own.hooks += 1
+                        if attempt.name.startswith(_MOCHA_HOOK) or (
+                            suite.name == "NonTestSuiteFailure"
+                        ):
+                            own.outside_tests += 1
                         own.attempts += 1 + len(attempt.extra_attempts)
                         record = _add_attempt(ctx, suite, attempt)
                         if record is not None:
@@ -678,6 +685,14 @@ def _read_case(
         status, result, failure_type, message, failure_text = _case_outcome(
             element, failures, skipped
         )
+        if (
+            skipped is not None
+            and not failures
+            and raw_stamp is not None
+            and raw_stamp.startswith(_EPOCH)
+            and get("status") == "run"
+        ):
+            suite.epoch_skips += 1
     else:
         run_status = get("status")
         known += run_status is not None
@@ -923,6 +938,14 @@ def _flush(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
 def _close_suite(ctx: _Context, suite: _Suite) -> Iterator[TestRecord]:
     yield from _flush(ctx, suite)
     _check_counts(ctx, suite)
+    if (
+        suite.epoch_skips
+        and suite.epoch_skips == suite.case_count
+        and "disabled" in suite.header  # googletest's header
+        # the suite itself started (a failed global environment: every suite at the epoch)
+        and not suite.header.get("timestamp", _EPOCH).startswith(_EPOCH)
+    ):
+        yield _suite_setup_failed_record(ctx, suite)
     if suite.case_count == 0 and suite.child_suites == 0:
         claimed = _header_int(suite.header.get("tests"))
         if claimed:
@@ -984,8 +1007,9 @@ def _check_counts(ctx: _Context, suite: _Suite) -> None:
         candidates |= {total.records - total.skipped, own.records - own.skipped}
         candidates.add(total.records - total.load_failures)
         candidates.add(total.records - total.skipped - total.load_failures)
-        # mocha writes a failed hook as a test case and leaves it out of tests=.
-        candidates.add(total.records - total.hooks)
+        # mocha writes a failed hook as a test case and leaves it out of tests=;
+        # googletest, a failed global environment.
+        candidates.add(total.records - total.outside_tests)
         # pytest's tests= counts its reports: a teardown error again, every subtest.
         pytest_more = suite.repeats_are_reruns and tests > total.records
         if tests not in candidates and not pytest_more:
@@ -1322,6 +1346,35 @@ def _suite_failure_record(ctx: _Context, suite: _Suite, element: etree._Element)
         error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
         metadata=metadata,
         failure_text=text,
+    )
+
+
+#: googletest's timestamp of what never started
+_EPOCH = "1970-01-01T00:00:00"
+
+
+def _suite_setup_failed_record(ctx: _Context, suite: _Suite) -> TestRecord:
+    """googletest 1.12 writes no trace of a failed SetUpTestSuite but this: the suite
+    started (a real timestamp) and every one of its tests is "run", skipped, at the
+    epoch. Its console says "FAILED TEST SUITE"; the tests stay Skipped, as it counts
+    them, and this record is the failure."""
+    metadata = _base_metadata(ctx, suite)
+    metadata.update(
+        {"synthetic": True, "reason": "SetUpTestSuite failed", "report_line": suite.line}
+    )
+    ctx.records += 1
+    suite.failed_any = True
+    suite.own.outside_tests += 1  # not in googletest's tests=
+    return TestRecord(
+        test_name=fit_name(f"{suite.name or 'suite'}.SetUpTestSuite"),
+        status=Status.FAILED,
+        source=SourceRef(ctx.source.path, ctx.source.member, suite.line),
+        started_at=suite.timestamp,
+        error_message=(
+            "the suite's SetUpTestSuite failed: googletest ran none of its tests and wrote "
+            "them as skipped (the failure's text is not in the report)"
+        ),
+        metadata=metadata,
     )
 
 

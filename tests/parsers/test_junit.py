@@ -713,3 +713,23 @@ def test_mochas_failed_hooks_are_not_in_its_tests_count():
     )
     assert [r.status for r in records] == [Status.PASSED, Status.PASSED, Status.FAILED]
     assert not any("says" in w for w in warnings), warnings
+
+
+def test_googletests_failed_global_environment_is_outside_its_tests_count():
+    warnings: list[str] = []
+    records = parse(
+        """<testsuites tests="1" failures="0" disabled="0" errors="0" name="AllTests"
+        timestamp="2026-12-01T06:58:22.509">
+        <testsuite name="S" tests="1" failures="0" disabled="0" skipped="1" errors="0"
+        timestamp="1970-01-01T00:00:00.000"><testcase name="t" status="run"
+        result="skipped" timestamp="1970-01-01T00:00:00.000" classname="S">
+        <skipped message="env.cc:3"/></testcase></testsuite>
+        <testsuite name="NonTestSuiteFailure" tests="1" failures="1" disabled="0"
+        skipped="0" errors="0" timestamp="1970-01-01T00:00:00.000"><testcase name=""
+        status="run" result="completed" classname=""><failure message="global env setup"/>
+        </testcase></testsuite></testsuites>""",
+        warnings,
+    )
+    # the suites never started (at the epoch): no SetUpTestSuite record for them
+    assert [r.status for r in records] == [Status.SKIPPED, Status.FAILED]
+    assert not any("says" in w for w in warnings), warnings
