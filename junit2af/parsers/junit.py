@@ -592,11 +592,14 @@ def _lenient_full_date(text: str) -> datetime | None:
 
 
 def _first_line(text: str | None) -> str | None:
+    """The first line that says something: not blank, not Catch2's ``FAILED:`` header
+    (its JUnit reporter writes no ``message`` for an exception thrown in a section)."""
     if not text:
         return None
     for line in text.splitlines():
-        if line.strip():
-            return line.strip()
+        stripped = line.strip()
+        if stripped and stripped != "FAILED:":
+            return stripped
     return None
 
 
