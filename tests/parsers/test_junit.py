@@ -733,3 +733,19 @@ def test_googletests_failed_global_environment_is_outside_its_tests_count():
     # the suites never started (at the epoch): no SetUpTestSuite record for them
     assert [r.status for r in records] == [Status.SKIPPED, Status.FAILED]
     assert not any("says" in w for w in warnings), warnings
+
+
+def test_catch2s_header_counts_assertions_and_is_not_checked():
+    warnings: list[str] = []
+    records = parse(
+        """<testsuites><testsuite name="t" errors="0" failures="2" tests="5" hostname="tbd"
+        time="0.001" timestamp="2026-12-01T06:59:43Z">
+        <testcase classname="t.global" name="a" time="0.000" status="run"/>
+        <testcase classname="t.global" name="b" time="0.000" status="run">
+        <failure message="1 == 2" type="CHECK">FAILED:</failure>
+        <failure message="2 == 3" type="CHECK">FAILED:</failure></testcase>
+        </testsuite></testsuites>""",
+        warnings,
+    )
+    assert [r.status for r in records] == [Status.PASSED, Status.FAILED]
+    assert not any("says" in w for w in warnings), warnings
