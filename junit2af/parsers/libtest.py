@@ -143,6 +143,8 @@ class _Reader:
         self.suites = 0
         self.next_binary: str | None = None
         self.other_lines = 0
+        self.fake_results = 0  # result lines of tests never started: test output
+        self.fake_line = 0
         self.events = 0
         self.last_line = 0
         self.nextest = False
@@ -237,6 +239,12 @@ class _Reader:
         elif event == "timeout":
             suite.slow.add(name)
         elif event in RESULTS:
+            if not self.nextest and suite.test_count is not None and name not in suite.running:
+                # libtest writes "started" before every result: a result that no test
+                # started is a test's own output under --nocapture that looks like it.
+                self.fake_results += 1
+                self.fake_line = self.fake_line or line
+                return
             yield self._result(line, suite, name, str(event), entry)
         else:
             self.warn_once(f"test:{event}", f"line {line}: unknown test event {event!r}")
@@ -476,6 +484,12 @@ class _Reader:
                 f"{self.path}: {self.other_lines} line(s) that are not libtest JSON skipped "
                 "(cargo's stderr, or test output printed with --nocapture)"
             )
+        if self.fake_results:
+            self.options.warn(
+                f"{self.path}:{self.fake_line}: {self.fake_results} result line(s) of a test "
+                "that never started skipped, the first here (test output printed with "
+                "--nocapture that looks like libtest's)"
+            )
         if not self.events:
             self.options.warn(f"{self.path}: no libtest events in the stream")
 
@@ -518,21 +532,66 @@ def _failure(note: str | None, stdout: str | None) -> tuple[str, str | None]:
     return message or "test failed", failure_text or (text or None)
 
 
+#: How libtest (``{ "type": ``) and nextest (``{"type":``) start an event line.
+_EVENT_STARTS = (b'{ "type": "', b'{"type":"', b'{"type": "')
+
+
+def _glued_event(raw: bytes) -> int | None:
+    """Where a libtest event starts in a line that begins with something else.
+
+    Under ``--nocapture`` a test's output goes to the same stdout as the events: a
+    ``print!`` without a newline puts the next event at the end of its line
+    (``partial{ "type": "test", "name": "a", "event": "ok" }``). Only lines that are not
+    JSON are searched, so an ordinary stream costs nothing more.
+    """
+    at = max(raw.rfind(start) for start in _EVENT_STARTS)
+    return at if at > 0 else None
+
+
+def _output_or_event(decoder: SafeJSON, raw: bytes, number: int, error: InputError) -> Any:
+    """A whole line starting with ``{`` that is not JSON: the event at its end, when a
+    test's output (``{"a": 1}`` printed without a newline) came before it; else None, the
+    line is output (``{ not json`` printed with ``--nocapture``). What the JSON reader
+    refuses on purpose (depth, NaN, duplicate keys) stays refused."""
+    if not error.reason.startswith(("invalid JSON", "JSON truncated")):
+        raise error
+    at = _glued_event(raw)
+    if at is None:
+        return None
+    try:
+        return decoder.loads(raw[at:], first_line=number)
+    except InputError as inner:
+        if not inner.reason.startswith(("invalid JSON", "JSON truncated")):
+            raise
+        return None
+
+
 def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterator[TestRecord]:
     """Yield one :class:`TestRecord` per test (and bench) of a libtest JSON stream."""
     reader = _Reader(source, options)
     decoder = SafeJSON(reader.path, options.warn)
     for number, raw in iter_lines(stream, reader.path, max_line_bytes=MAX_LINE_BYTES):
         if not raw.lstrip().startswith(b"{"):
-            reader.text_line(raw)
-            continue
+            at = _glued_event(raw)
+            if at is None:
+                reader.text_line(raw)
+                continue
+            reader.other_lines += 1  # test output before the event, without its newline
+            raw = raw[at:]
         try:
             entry = decoder.loads(raw, first_line=number)
-        except InputError:
-            if options.salvage and not raw.endswith(b"\n"):
-                options.warn(f"{reader.path}:{number}: last line truncated; ignored (--salvage)")
-                break
-            raise
+        except InputError as error:
+            if not raw.endswith(b"\n"):
+                if options.salvage:
+                    options.warn(
+                        f"{reader.path}:{number}: last line truncated; ignored (--salvage)"
+                    )
+                    break
+                raise
+            entry = _output_or_event(decoder, raw, number, error)
+            reader.other_lines += 1  # the line, or the output before its event
+            if entry is None:
+                continue
         reader.last_line = number
         yield from reader.event(number, entry)
     yield from reader.finish()

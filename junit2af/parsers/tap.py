@@ -269,6 +269,8 @@ class _Parser:
         self.summary = TapSummary()
         self.expect_yaml: tuple[_Level, _Point] | None = None
         self.too_deep = False  # a TAP line past MAX_SUBTEST_DEPTH was warned about
+        #: output after the last point of a stream that ended inside a subtest
+        self.leftover: _Text | None = None
 
     def _text(self) -> _Text:
         return _Text(self.options.max_text_bytes)
@@ -817,8 +819,19 @@ class _Parser:
             top.pending_output = self._text()
             yield from self._emit(top, top.last)
             top.last = None
+        # What was printed after the last point of a stream cut inside a subtest (a
+        # process that crashed mid-subtest) goes to the synthetic record saying so.
+        leftover = self._text()
         for level in self.levels[1:]:
             yield from level.records  # an unfinished subtest: keep what it had
+            leftover.extend(level.pending_output)
+        leftover.extend(top.pending_output)
+        self.leftover = None if leftover.blank else leftover
+        # The stream stopped inside a subtest: say which, for the record of the cut.
+        inside = ""
+        if len(self.levels) > 1:
+            names = [level.name or "?" for level in self.levels[1:]]
+            inside = f", inside the subtest '{' > '.join(names)}'"
         self.summary.top_level = top.count
         self.summary.top_level_failed = top.failed_points
         self.summary.plan = top.plan
@@ -832,7 +845,7 @@ class _Parser:
         planned = top.plan
         if planned is None and self.bailed is None:
             yield self._synthetic(
-                f"the TAP stream ended without a plan after {top.count} test(s); "
+                f"the TAP stream ended without a plan after {top.count} test(s){inside}; "
                 "it may have been cut short",
                 Status.FAILED,
                 "no plan",
@@ -846,7 +859,7 @@ class _Parser:
                 "top-level test point(s) were read"
             )
             yield self._synthetic(
-                f"{top.plan_text} tests planned but only {top.count} ran",
+                f"{top.plan_text} tests planned but only {top.count} ran{inside}",
                 Status.FAILED,
                 "missing tests",
             )
@@ -863,6 +876,10 @@ class _Parser:
 
     def _synthetic(self, message: str, status: Status, reason: str) -> TestRecord:
         self.yielded += 1
+        outputs: tuple[TextArtifact, ...] = ()
+        if self.leftover is not None and status is Status.FAILED:
+            output, self.leftover = self.leftover, None
+            outputs = (TextArtifact("stdout.log", output.text(), truncated_bytes=output.dropped),)
         top = self.levels[0]
         metadata: dict[str, Any] = {
             "format": "tap",
@@ -882,6 +899,7 @@ class _Parser:
             started_at=started_at,
             error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
             metadata=metadata,
+            outputs=outputs,
         )
 
 

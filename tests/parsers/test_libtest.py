@@ -65,6 +65,8 @@ PRINTED = {
     "cargo-bench.json": {"Passed": 1, "Skipped": 2},
     "cargo-test-crash.json": {"Passed": 1, "Failed": 2},
     "nextest-libtest-json.json": {"Passed": 8, "Failed": 5, "Skipped": 2},
+    # --nocapture: 'passed: 5, failed: 1', with the tests' output between the events
+    "cargo-test-nocapture.json": {"Passed": 5, "Failed": 1},
 }
 
 
@@ -210,6 +212,62 @@ def test_empty_stream_warns():
     warnings: list[str] = []
     assert parse(raw=b"   Compiling x\n", warnings=warnings) == []
     assert any("no libtest events" in w for w in warnings)
+
+
+def test_nocapture_output_between_and_before_events_is_output():
+    """cargo test -- --nocapture: a test's output shares stdout with the events. A
+    print! without a newline puts the next event at the end of its line, and a line
+    starting with '{' may be no JSON at all; neither refuses the report."""
+    warnings: list[str] = []
+    raw = (
+        b'{ "type": "suite", "event": "started", "test_count": 3 }\n'
+        b'{ "type": "test", "event": "started", "name": "t::a" }\n'
+        b'partial{ "type": "test", "name": "t::a", "event": "ok" }\n'
+        b'{ "type": "test", "event": "started", "name": "t::b" }\n'
+        b'{"a": 1}{ "type": "test", "name": "t::b", "event": "failed" }\n'
+        b'{ "type": "test", "event": "started", "name": "t::c" }\n'
+        b"{ not json\n"
+        b'{ "type": "test", "name": "t::c", "event": "ok" }\n'
+        b'{ "type": "suite", "event": "failed", "passed": 2, "failed": 1, "ignored": 0 }\n'
+    )
+    records = parse(raw=raw, warnings=warnings)
+    assert [(r.test_name, r.status) for r in records] == [
+        ("t::a", Status.PASSED),
+        ("t::b", Status.FAILED),
+        ("t::c", Status.PASSED),
+    ]
+    assert any("3 line(s) that are not libtest JSON" in w for w in warnings)
+    assert not [w for w in warnings if "disagrees" in w]
+
+
+def test_result_of_a_test_never_started_is_test_output():
+    """libtest writes 'started' before each result: a result line for a test that never
+    started is a test printing libtest-looking JSON (--nocapture), not a test."""
+    warnings: list[str] = []
+    records = parse(
+        started(1),
+        {"type": "test", "event": "started", "name": "t::a"},
+        {"type": "test", "event": "ok", "name": "fake"},
+        {"type": "test", "name": "t::a", "event": "ok"},
+        finished(passed=1),
+        warnings=warnings,
+    )
+    assert [r.test_name for r in records] == ["t::a"]
+    assert any("never started skipped" in w for w in warnings)
+    # Without a 'suite started' line (a stream that is not libtest's whole output) the
+    # result is kept, as before.
+    kept = parse({"type": "test", "name": "t::x", "event": "ok"})
+    assert (kept[0].test_name, kept[0].status) == ("t::x", Status.PASSED)
+
+
+def test_glued_event_refusals_stay_refusals():
+    """Only invalid JSON becomes output: what the JSON reader refuses on purpose does not."""
+    raw = (
+        json.dumps(started(1)).encode()
+        + b'\n{"a": NaN}{ "type": "test", "name": "t::a", "event": "ok", "x": NaN }\n'
+    )
+    with pytest.raises(InputError):
+        parse(raw=raw)
 
 
 # ---------------------------------------------------------------- hostile input

@@ -530,3 +530,26 @@ def test_vitest_multiline_quoted_yaml_strings_stay_in_the_block():
     assert record.metadata["yaml"]["actual"] == 'Object { "a": 1, }'
     assert record.error_message == "not equal"  # vitest's error.message
     assert record.outputs == ()
+
+
+def test_stream_cut_inside_a_subtest_keeps_its_last_output_on_the_cut():
+    """node-tap 21, the process killed in a subtest two deep (fixtures/tap/node-tap-crash.tap):
+    what it printed after its last point was lost with the unfinished subtest. It is the
+    output of the record that says the stream was cut, which names the open subtest."""
+    records = parse(
+        "TAP version 14\n# Subtest: first\n    ok 1 - fine\n    1..1\nok 1 - first\n\n"
+        "# Subtest: group\n    # Subtest: sub\n        ok 1 - sub pass\nabout to die\n"
+    )
+    assert [(r.test_name, r.status) for r in real(records)] == [
+        ("first > fine", Status.PASSED),
+        ("group > sub > sub pass", Status.PASSED),
+    ]
+    cut = records[-1]
+    assert cut.metadata["reason"] == "no plan"
+    assert "inside the subtest 'group > sub'" in (cut.error_message or "")
+    assert [(o.label, o.text) for o in cut.outputs] == [("stdout.log", "about to die\n")]
+    # A plan given first: the same output on the 'missing tests' record.
+    planned = parse("1..2\nok 1 - a\n# Subtest: b\n    ok 1 - b1\nKilled\n")
+    assert planned[-1].metadata["reason"] == "missing tests"
+    assert "inside the subtest 'b'" in (planned[-1].error_message or "")
+    assert planned[-1].outputs[0].text == "Killed\n"
