@@ -304,7 +304,8 @@ class APIClient:
         if isinstance(reason, NameResolutionError):
             return f"cannot resolve the host of {self.base} (check AF_API_URL)"
         if isinstance(reason, NewConnectionError | ConnectTimeoutError):
-            what = "timed out" if isinstance(reason, ConnectTimeoutError) else "refused"
+            # urllib3 2's NewConnectionError is a ConnectTimeoutError too: refused first.
+            what = "refused" if isinstance(reason, NewConnectionError) else "timed out"
             return f"cannot connect to {self.base}: {what} (check AF_API_URL)"
         if isinstance(reason, ReadTimeoutError):
             return f"no answer within {self.settings.read_timeout:g} s (see --timeout)"

@@ -355,6 +355,8 @@ def print_upload_report(console: Console, report: Any) -> None:
         console.print(
             f"already uploaded: run {report.run_id} (nothing to do; --new-run to upload again)"
         )
+    elif report.run_id is None:
+        console.print(f"no run created ({report.label})")
     else:
         resumed = " resumed" if report.resumed else ""
         console.print(f"run {report.run_id} ({report.label}){resumed}")

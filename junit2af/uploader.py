@@ -512,8 +512,13 @@ class Uploader:
                     report.results_file = str(settings.results_file)
                     write_results_file(journal, reports, settings.results_file)
             if stopped_by is not None:
+                # Running it again helps after an outage; after a refused key or a wrong
+                # setting, only once that is fixed.
+                again = "run the same command again to finish the upload"
+                if stopped_by.exit_status in (ExitStatus.AUTH, ExitStatus.USAGE):
+                    again = "once that is fixed, the same command finishes the upload"
                 raise UploadFailed(
-                    f"{stopped_by}; run the same command again to finish the upload",
+                    f"{stopped_by}; {again}",
                     report,
                     exit_status=stopped_by.exit_status,
                 ) from stopped_by

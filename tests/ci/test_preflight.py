@@ -171,7 +171,7 @@ def outcomes(large_report, silent_port, closed_port, server, tmp_path_factory) -
 
 EXPECTED = {
     # name: (exit status, what the one line says, at most this many seconds)
-    "closed port": (2, r"cannot reach the API: .*(refused|connect)", 10),
+    "closed port": (2, r"cannot reach the API: .*cannot connect to \S+: refused", 10),
     "unknown host": (2, r"cannot reach the API: .*junit2af-ci-test\.invalid", 10),
     "never answers": (2, r"cannot reach the API: .*no answer within 8 s", 12),
     "never answers, --timeout 1": (2, r"cannot reach the API: .*no answer within 1 s", 5),

@@ -182,6 +182,10 @@ def test_auth_errors_name_the_call_and_never_the_key(local_server, tmp_path, key
     call = "GET /project/: " if key_attr == "wrong" else "POST /run/: "
     assert line.startswith("junit2af: error: " + call + status_text), line
     assert key not in result.stderr + result.stdout
+    if key_attr == "readonly_key":
+        # Running it again cannot help until the key is fixed; and no run was made.
+        assert line.endswith("once that is fixed, the same command finishes the upload"), line
+        assert "run None" not in result.stdout + result.stderr
 
 
 def test_missing_settings_are_usage_errors(local_server, tmp_path):
