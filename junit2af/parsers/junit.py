@@ -277,9 +277,10 @@ def parse(stream: BinaryIO, source: SourceRef, options: ParseOptions) -> Iterato
                             continue
                         own = suite.own
                         own.cases += 1
-                        if attempt.name.startswith(_MOCHA_HOOK) or (
-                            suite.name == "NonTestSuiteFailure"
-                        ):
+                        if attempt.status is Status.FAILED and (
+                            attempt.name.startswith(_MOCHA_HOOK)
+                            or suite.name == "NonTestSuiteFailure"
+                        ):  # only failures are written outside tests= (passes: no check)
                             own.outside_tests += 1
                         own.attempts += 1 + len(attempt.extra_attempts)
                         record = _add_attempt(ctx, suite, attempt)
@@ -1075,23 +1076,45 @@ def _is_interrupted_placeholder(attempt: _Attempt, element: etree._Element) -> b
 
 
 def _interrupted_record(ctx: _Context, suite: _Suite, attempt: _Attempt) -> TestRecord:
-    metadata = _base_metadata(ctx, suite)
-    metadata.update(
-        {"synthetic": True, "reason": "session interrupted", "report_line": attempt.line}
+    return _failed_synthetic(
+        ctx,
+        suite,
+        f"{suite.name or 'session'} (session interrupted)",
+        "session interrupted",
+        attempt.line,
+        attempt.started_at,
+        "the test session was interrupted while a test was running (a test case with no "
+        "name: pytest writes one when a session ends mid-test: Ctrl-C, pytest.exit(), an "
+        "internal error); the test running then and the tests after it have no result",
     )
+
+
+def _failed_synthetic(
+    ctx: _Context,
+    suite: _Suite,
+    name: str,
+    reason: str,
+    line: int | None,
+    started_at: datetime | None,
+    message: str,
+    *,
+    failure_text: str | None = None,
+    **metadata_more: Any,
+) -> TestRecord:
+    """A Failed record that is no test case of the report: what the suite says (or
+    shows) failed outside its test cases, named ``name``, ``metadata.reason``."""
+    metadata = _base_metadata(ctx, suite)
+    metadata.update({"synthetic": True, "reason": reason, **metadata_more, "report_line": line})
     ctx.records += 1
     suite.failed_any = True
     return TestRecord(
-        test_name=fit_name(f"{suite.name or 'session'} (session interrupted)"),
+        test_name=fit_name(name, pad_with="suite"),
         status=Status.FAILED,
-        source=SourceRef(ctx.source.path, ctx.source.member, attempt.line),
-        started_at=attempt.started_at,
-        error_message=(
-            "the test session was interrupted while a test was running (a test case with "
-            "no name: pytest writes one when a session ends mid-test: Ctrl-C, pytest.exit(), "
-            "an internal error); the test running then and the tests after it have no result"
-        ),
+        source=SourceRef(ctx.source.path, ctx.source.member, line),
+        started_at=started_at,
+        error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
         metadata=metadata,
+        failure_text=failure_text,
     )
 
 
@@ -1320,37 +1343,27 @@ def _attempt_history(attempts: list[_Attempt]) -> str:
 
 
 def _suite_failure_record(ctx: _Context, suite: _Suite, element: etree._Element) -> TestRecord:
-    text = _failure_block(element)
-    message = element.get("message") or _first_line(element.text) or "suite failed"
-    metadata = _base_metadata(ctx, suite)
-    metadata.update(
-        {
-            "synthetic": True,
-            "reason": f"<{_local(element.tag)}> outside any test case",
-            "result": _local(element.tag),
-            "report_line": element.sourceline,
-        }
-    )
-    if element.get("type"):
-        metadata["failure_type"] = element.get("type")
-    started = suite.timestamp or ctx.options.fallback_start
-    ctx.records += 1
-    suite.failed_any = True
+    tag = _local(element.tag)
     # The suite's header counts it (TAP::Formatter::JUnit: errors="1" for a script that
     # exited non-zero): a failure read, for _check_counts.
     suite.own.failed += 1
-    if _local(element.tag) == "error":
+    if tag == "error":
         suite.own.errors += 1
     else:
         suite.own.failures += 1
-    return TestRecord(
-        test_name=fit_name(suite.name or "suite", pad_with="suite"),
-        status=Status.FAILED,
-        source=SourceRef(ctx.source.path, ctx.source.member, element.sourceline),
-        started_at=started,
-        error_message=clip_code_points(message, ERROR_MESSAGE_MAX),
-        metadata=metadata,
-        failure_text=text,
+    more: dict[str, Any] = {"result": tag}
+    if element.get("type"):
+        more["failure_type"] = element.get("type")
+    return _failed_synthetic(
+        ctx,
+        suite,
+        suite.name or "suite",
+        f"<{tag}> outside any test case",
+        element.sourceline,
+        suite.timestamp or ctx.options.fallback_start,
+        element.get("message") or _first_line(element.text) or "suite failed",
+        failure_text=_failure_block(element),
+        **more,
     )
 
 
@@ -1363,23 +1376,16 @@ def _suite_setup_failed_record(ctx: _Context, suite: _Suite) -> TestRecord:
     started (a real timestamp) and every one of its tests is "run", skipped, at the
     epoch. Its console says "FAILED TEST SUITE"; the tests stay Skipped, as it counts
     them, and this record is the failure."""
-    metadata = _base_metadata(ctx, suite)
-    metadata.update(
-        {"synthetic": True, "reason": "SetUpTestSuite failed", "report_line": suite.line}
-    )
-    ctx.records += 1
-    suite.failed_any = True
     suite.own.outside_tests += 1  # not in googletest's tests=
-    return TestRecord(
-        test_name=fit_name(f"{suite.name or 'suite'}.SetUpTestSuite"),
-        status=Status.FAILED,
-        source=SourceRef(ctx.source.path, ctx.source.member, suite.line),
-        started_at=suite.timestamp,
-        error_message=(
-            "the suite's SetUpTestSuite failed: googletest ran none of its tests and wrote "
-            "them as skipped (the failure's text is not in the report)"
-        ),
-        metadata=metadata,
+    return _failed_synthetic(
+        ctx,
+        suite,
+        f"{suite.name or 'suite'}.SetUpTestSuite",
+        "SetUpTestSuite failed",
+        suite.line,
+        suite.timestamp,
+        "the suite's SetUpTestSuite failed: googletest ran none of its tests and wrote them "
+        "as skipped (the failure's text is not in the report)",
     )
 
 

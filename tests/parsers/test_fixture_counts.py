@@ -64,7 +64,20 @@ COUNTS = {
     # FAILED TESTS', 2 skipped, '2 FAILED TEST SUITES' of which the failed SetUpTestSuite is
     # the synthetic record (a failed TearDownTestSuite leaves no trace in the report).
     "junit/googletest-suites.xml": (12, 3, ["SetUpTestSuite failed"]),
+    # pytest 9, sessions cut short, as json-report and reportlog: INTERNALERROR in the 2nd
+    # test's report hook ('1 passed', exit 3); pytest.exit(returncode=0) in the 2nd test
+    # ('1 passed', exit 0); pytest -n 2, a worker dies in the 2nd test ('1 failed, 2
+    # passed', exit 1). The test that never finished is Failed, never Passed.
+    "pytest-json/pytest-internal-error.json": (2, 1, []),
+    "reportlog/pytest-internal-error.jsonl": (2, 1, []),
+    "pytest-json/pytest-exit0.json": (2, 1, []),
+    "reportlog/pytest-exit0.jsonl": (2, 1, []),
+    "pytest-json/pytest-xdist-crash.json": (3, 1, []),
+    "reportlog/pytest-xdist-crash.jsonl": (3, 1, []),
 }
+
+#: the fixtures above whose Failed test is one pytest never finished
+CUT_SHORT = [k for k in COUNTS if "error" in k or "exit0" in k or "xdist" in k]
 
 
 def _read(relpath: str, warnings: list[str]):
@@ -82,6 +95,19 @@ def test_fixture_counts_match_the_framework(relpath):
         [r.metadata["reason"] for r in records if r.synthetic],
     )
     assert got == COUNTS[relpath]
+
+
+@pytest.mark.parametrize("relpath", CUT_SHORT)
+def test_a_test_pytest_never_finished_says_why(relpath):
+    failed = next(r for r in _read(relpath, []) if r.status is Status.FAILED)
+    if "xdist" in relpath:
+        assert failed.error_message.startswith("worker 'gw")
+        assert failed.error_message.endswith(
+            "crashed while running 'test_worker_crash.py::test_hard_exit'"
+        )
+    else:
+        assert failed.metadata["incomplete"] is True
+        assert failed.error_message.startswith("test did not finish: setup reported")
 
 
 def test_bats_bogus_case_is_warned_about():

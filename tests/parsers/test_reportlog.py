@@ -680,32 +680,3 @@ def test_a_log_without_any_test_is_a_warning_not_a_silent_zero():
 
 #: fixture -> (tests, failed tests, synthetic reasons); pytest's own summary in comments
 #: (fixtures/reportlog/README.md).
-CUT_SHORT_FIXTURES = {
-    # INTERNALERROR in the 2nd test's report hook: pytest "1 passed", exit 3.
-    "pytest-internal-error.jsonl": (2, 1, []),
-    # pytest.exit(returncode=0) in the 2nd test: pytest "1 passed", exit 0.
-    "pytest-exit0.jsonl": (2, 1, []),
-    # pytest -n 2, a worker dies in the 2nd test: pytest "1 failed, 2 passed", exit 1.
-    "pytest-xdist-crash.jsonl": (3, 1, []),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CUT_SHORT_FIXTURES))
-def test_cut_short_fixtures_never_look_green(name):
-    records = _read(REPO / "fixtures" / "reportlog" / name)
-    tests = [r for r in records if not r.synthetic]
-    got = (
-        len(tests),
-        sum(r.status is Status.FAILED for r in tests),
-        [r.metadata["reason"] for r in records if r.synthetic],
-    )
-    assert got == CUT_SHORT_FIXTURES[name]
-    failed = next(r for r in tests if r.status is Status.FAILED)
-    if "xdist" in name:
-        assert failed.error_message.startswith("worker 'gw")
-        assert failed.error_message.endswith(
-            "crashed while running 'test_worker_crash.py::test_hard_exit'"
-        )
-    else:
-        assert failed.metadata["incomplete"] is True
-        assert failed.error_message.startswith("test did not finish: setup reported")

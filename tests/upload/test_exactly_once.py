@@ -69,6 +69,29 @@ def upload_once(server, report: Path, journal: Path, **overrides) -> UploadRepor
         return uploader.upload(reports)
 
 
+def cli_upload(server, journal: Path, report: Path, *options: str, **env_more: str):
+    """The environment and command of ``junit2af upload`` in a process of its own."""
+    env = {
+        **os.environ,
+        "AF_API_URL": server.base_url,
+        "AF_API_KEY": server.api_key,
+        "AF_PROJECT_ID": server.project_id,
+        "PYTHONPATH": str(REPO),
+        **env_more,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "junit2af",
+        "upload",
+        *options,
+        "--journal",
+        str(journal),
+        str(report),
+    ]
+    return env, command
+
+
 def check_invariant(server, cases: int, possible: int) -> tuple[int, int]:
     """Every record is there once or more; duplicates (results, runs) within ``possible``."""
     results = server.admin.results()
@@ -256,25 +279,7 @@ def test_sigterm_drains_journals_and_the_rerun_has_no_unreported_duplicates(tmp_
     report = write_report(tmp_path / "report.xml", 200, output_every=2)
     journal = tmp_path / "journal.sqlite3"
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=5)) as server:
-        env = {
-            **os.environ,
-            "AF_API_URL": server.base_url,
-            "AF_API_KEY": server.api_key,
-            "AF_PROJECT_ID": server.project_id,
-            "PYTHONPATH": str(REPO),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "junit2af",
-            "upload",
-            "--json",
-            "--label",
-            "term",
-            "--journal",
-            str(journal),
-            str(report),
-        ]
+        env, command = cli_upload(server, journal, report, "--json", "--label", "term")
         process = subprocess.Popen(
             command,
             env=env,
@@ -306,25 +311,7 @@ def test_a_journal_copied_without_its_sidecars_after_a_kill_never_undercounts(tm
     report = write_report(tmp_path / "report.xml", 200, output_every=3)
     journal = tmp_path / "journal.sqlite3"
     with LocalServer(tmp_path / "server", faults=FaultConfig(latency_ms=2)) as server:
-        env = {
-            **os.environ,
-            "AF_API_URL": server.base_url,
-            "AF_API_KEY": server.api_key,
-            "AF_PROJECT_ID": server.project_id,
-            "PYTHONPATH": str(REPO),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "junit2af",
-            "upload",
-            "--json",
-            "--label",
-            "cache",
-            "--journal",
-            str(journal),
-            str(report),
-        ]
+        env, command = cli_upload(server, journal, report, "--json", "--label", "cache")
         process = subprocess.Popen(
             command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -372,23 +359,12 @@ def test_second_process_on_the_same_journal_stops_at_once(tmp_path):
         with pytest.raises(JournalLockedError, match="another junit2af process"):
             Journal(journal_path)
         with LocalServer(tmp_path / "server") as server:
-            env = {
-                **os.environ,
-                "AF_API_KEY": server.api_key,
-                "AF_PROJECT_ID": server.project_id,
-                "AF_API_URL": server.base_url,
-            }
+            env, command = cli_upload(
+                server, journal_path, REPO / "fixtures" / "junit" / "jest-junit.xml"
+            )
             started = time.monotonic()
             done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "junit2af",
-                    "upload",
-                    "--journal",
-                    str(journal_path),
-                    str(REPO / "fixtures" / "junit" / "jest-junit.xml"),
-                ],
+                command,
                 capture_output=True,
                 text=True,
                 env=env,
@@ -434,27 +410,13 @@ def test_kill_minus_nine_at_seeded_moments_then_resume(tmp_path, honour_keys):
         faults=FaultConfig(seed=1, latency_ms=2),
         honour_idempotency_keys=honour_keys,
     ) as server:
-        env = {
-            **os.environ,
-            "AF_API_URL": server.base_url,
-            "AF_API_KEY": server.api_key,
-            "AF_PROJECT_ID": server.project_id,
-            "PYTHONPATH": str(REPO),
-            "TMPDIR": str(temporary),  # where the spool of each killed process would be
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "junit2af",
-            "upload",
-            "-q",
-            "--json",
-            "--label",
-            "kill test",
-            "--journal",
-            str(journal),
-            str(report),
-        ]
+        env, command = cli_upload(
+            server,
+            journal,
+            report,
+            *("-q", "--json", "--label", "kill test"),
+            TMPDIR=str(temporary),  # where the spool of each killed process would be
+        )
         killed_mid_upload = 0
         for _ in range(5):
             kill_after = rng.randint(1, 90)
