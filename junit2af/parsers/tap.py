@@ -652,14 +652,22 @@ class _Parser:
         node:test fails a describe whose after() hook threw, or a test whose own body
         threw after its subtests passed; Test::More fails a subtest whose plan was not
         met; node-tap a subtest that timed out. Those failures are in no leaf, so they
-        become one synthetic Failed record named after the group.
+        become one synthetic Failed record named after the group. A node:test hook that
+        threw (``failureType: 'hookFailed'``) gives one even when tests of the group
+        failed: a before() hook's error is in no test (they say only 'cancelled'), nor an
+        after() hook's beside a test that failed on its own.
         """
         diagnostics, yaml_text = self._diagnostics(point)
         duration = point.duration_ms
         if duration is None and isinstance(diagnostics, dict):
             duration = _duration_ms(diagnostics.get("duration_ms"))
         started_at = self._clock(level, point, duration)
-        if point.ok or point.directive is not None or point.child_failed:
+        failure_type = diagnostics.get("failureType") if isinstance(diagnostics, dict) else None
+        # node:test fails a describe whose before() hook threw and cancels its tests: they
+        # fail saying only 'cancelled', and the hook's error is on the group alone, so a
+        # failed hook keeps its record even when its tests failed too.
+        hook_failed = failure_type == "hookFailed"
+        if point.ok or point.directive is not None or (point.child_failed and not hook_failed):
             return None
         detail = (
             _yaml_message(diagnostics)
@@ -667,11 +675,10 @@ class _Parser:
             or point.error_line
             or "the group's own result was 'not ok'"
         )
-        message = (
-            f"group failed, none of its {point.subtests} test(s) did: {detail}"
-            if detail
-            else "group failed"
-        )
+        if point.child_failed:
+            message = f"a hook of the group failed: {detail}"
+        else:
+            message = f"group failed, none of its {point.subtests} test(s) did: {detail}"
         metadata: dict[str, Any] = {
             "format": "tap",
             "report": self.report,
@@ -688,10 +695,8 @@ class _Parser:
         if point.number is not None:
             value = _int(point.number)
             metadata["tap_number"] = point.number if value is None else value
-        if isinstance(diagnostics, dict):
-            failure_type = diagnostics.get("failureType")
-            if isinstance(failure_type, str):
-                metadata["failure_type"] = failure_type  # node:test: hookFailed, ...
+        if isinstance(failure_type, str):
+            metadata["failure_type"] = failure_type  # node:test: hookFailed, ...
         if started_at is not None:
             metadata["time_source"] = "file_mtime"
         parts = [yaml_text]

@@ -22,9 +22,15 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 #: fixture -> (tests, failed tests, synthetic reasons), and what the framework printed
 COUNTS = {
     # node 20: '# tests 17 # suites 4': 17 test()/it() of which 4 only hold subtests.
-    "tap/node-test-nested.tap": (13, 2, ["group failed", "group failed"]),
-    # node's JUnit reporter drops the two group failures (a hook, a parent's own body).
+    # The synthetic records: an after() hook, a parent's own body, a before() hook (its
+    # test was cancelled: the hook's error is on the group alone).
+    "tap/node-test-nested.tap": (13, 2, ["group failed", "group failed", "group failed"]),
+    # node's JUnit reporter drops the group failures (hooks, a parent's own body).
     "junit/node-test-nested-junit.xml": (13, 2, []),
+    # node 20: '# tests 5 # suites 4 # pass 1 # fail 2 # cancelled 2' (failed: the 2
+    # failed and the 2 cancelled); a before() and an after() hook threw beside failed tests.
+    "tap/node-test-hooks.tap": (5, 4, ["group failed", "group failed"]),
+    "junit/node-test-hooks-junit.xml": (5, 4, []),
     # node 20: '# tests 12 # suites 1', one test() only holds subtests.
     "tap/node-test.tap": (11, 2, []),
     # tap 21: 'Asserts: 7 pass 3 fail 1 skip 1 todo' (12), raw TAP and JUnit reporter.
@@ -129,3 +135,19 @@ def test_top_level_points_are_what_prove_and_tap_parser_count(relpath, top_level
     with open(FIXTURES / relpath, "rb") as stream:
         list(tap.parse(stream, SourceRef(relpath), ParseOptions(warn=lambda m: None), summary))
     assert (summary.top_level, summary.top_level_failed) == (top_level, failed)
+
+
+def test_node_test_hook_errors_reach_a_record():
+    """A before() hook's error is on its describe only (its tests say 'cancelled'), an
+    after() hook's beside a test that failed on its own: each keeps a record."""
+    records = _read("tap/node-test-hooks.tap", [])
+    by_name = {r.test_name: r for r in records}
+    outer = by_name["outer"]
+    assert outer.error_message == "a hook of the group failed: outer before failed"
+    assert outer.metadata["failure_type"] == "hookFailed"
+    assert by_name["outer > shallow"].metadata["yaml"]["failureType"] == "cancelledByParent"
+    after = by_name["after fails and a test fails"]
+    assert after.error_message == "a hook of the group failed: teardown exploded"
+    # a beforeEach() hook's error is the test's own: no group record for it
+    assert by_name["beforeEach fails > x"].error_message == "each failed"
+    assert "beforeEach fails" not in by_name
