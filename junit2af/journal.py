@@ -454,13 +454,31 @@ class Journal:
         self._write("UPDATE uploads SET run_id=? WHERE id=?", [(run_id, self.upload.id)], wait=True)
         self._entry = UploadEntry(self.upload.id, run_id, False, self.upload.resumed)
 
-    def mark_complete(self) -> None:
-        """The run is completed: a re-run of the same upload will do nothing."""
+    def mark_complete(self, run_url: str | None = None) -> None:
+        """The run is completed: a re-run of the same upload will do nothing. Its link is
+        kept with it (in the description), for that re-run to print."""
+        description = self._description()
+        if run_url:
+            description["run_url"] = run_url
         self._write(
-            "UPDATE uploads SET state='complete', completed_at=? WHERE id=?",
-            [(time.time(), self.upload.id)],
+            "UPDATE uploads SET state='complete', completed_at=?, description=? WHERE id=?",
+            [(time.time(), json.dumps(description), self.upload.id)],
             wait=True,
         )
+
+    def stored_run_url(self) -> str | None:
+        """The link of the run kept when the upload completed (None before, or if unknown)."""
+        value = self._description().get("run_url")
+        return value if isinstance(value, str) else None
+
+    def _description(self) -> dict[str, Any]:
+        self.flush()
+        rows = self._read("SELECT description FROM uploads WHERE id=?", (self.upload.id,))
+        try:
+            description = json.loads(rows[0][0]) if rows else {}
+        except ValueError:
+            return {}
+        return description if isinstance(description, dict) else {}
 
     def compact(self, older_than_days: float = COMPACT_AFTER_DAYS) -> int:
         """Forget the operations of uploads completed more than ``older_than_days`` ago

@@ -498,6 +498,9 @@ class Uploader:
         if entry.complete:
             report.already_complete = True
             report.run_id = entry.run_id
+            # No request is made (the template comes from the service's status): the link
+            # printed when the upload completed was kept for this.
+            report.run_url = journal.stored_run_url()
         else:
             session = _Session(self, journal, reports, report)
             stopped_by: Junit2AFError | None = None
@@ -547,7 +550,9 @@ class Uploader:
         report.retries = self.stats.retries
         report.elapsed_s = time.monotonic() - started
         report.run_id = report.run_id or journal.upload.run_id
-        report.run_url = self.settings.run_url(report.run_id, self.client.run_url_template)
+        report.run_url = (
+            self.settings.run_url(report.run_id, self.client.run_url_template) or report.run_url
+        )
 
 
 class _Session:
@@ -647,7 +652,7 @@ class _Session:
     def complete_run(self, run_id: str) -> None:
         self.client.update_run(run_id, {"status": "Completed"})
         self.journal.set_state(_RUN, Kind.RUN, State.DONE, run_id)
-        self.journal.mark_complete()
+        self.journal.mark_complete(self.report.run_url)
 
     def run(self, label: str, metadata: dict[str, Any]) -> None:
         # An intent left by an earlier process: its last send may have created the object.

@@ -44,6 +44,20 @@ def test_the_local_servers_link_is_printed_and_in_the_json(local_server, tmp_pat
     assert "  link: http://127.0.0.1:" in text.stdout
 
 
+def test_an_upload_already_complete_still_prints_its_link(local_server, tmp_path):
+    """A re-run that sends nothing (not even the status probe the link's template comes
+    from) prints the link the upload completed with."""
+    args = ["upload", "--json", "--journal", str(tmp_path / "j"), str(REPORT)]
+    first = json.loads(CliRunner().invoke(main, args, env=env_for(local_server)).stdout)
+    again = CliRunner().invoke(main, args, env=env_for(local_server))
+    assert again.exit_code == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["already_complete"] is True and summary["requests"] == 0
+    assert summary["run_url"] == first["run_url"] == local_server.run_url(first["run_id"])
+    text = CliRunner().invoke(main, args[:1] + args[2:], env=env_for(local_server))
+    assert f"  link: {first['run_url']}" in text.stdout
+
+
 def test_the_template_of_the_environment_wins_and_quotes_the_id(local_server, tmp_path):
     env = env_for(local_server, AF_RUN_URL_TEMPLATE="https://app.example/runs/{run_id}?x=1")
     result = CliRunner().invoke(
