@@ -12,6 +12,9 @@ concurrency, ``requests x latency / jobs``, measured in the same run:
   default (adaptive) concurrency; prints the adaptive run's elapsed time against the
   best fixed run and its ideal.
 
+A baseline measured in the same run: a bare urllib3 loop (8 threads, one pool, nothing
+but the requests), the CPU any urllib3 client pays per request on this machine.
+
 Targets (issue 15): CPU per request <= 0.6 ms; 8 jobs within 1.15x of ideal, 32 jobs
 within 1.5x; 8 jobs >= 10x faster than 1; adaptive >= 0.8x the best fixed.
 
@@ -85,6 +88,62 @@ def one_upload(
         server.stop()
 
 
+#: The HTTP stack alone, as a baseline measured in the same run: ``jobs`` threads send
+#: ``POST /result/`` (a small JSON body, its JSON answer read) through one urllib3 pool,
+#: with nothing else (no report, no journal, no retries). What a Python client on urllib3
+#: pays per request on this machine before doing anything of its own.
+def bare_urllib3(workdir: Path, jobs: int, latency_ms: float, requests: int) -> float:
+    """Client CPU (ms) per request of the bare loop."""
+    import threading
+    from urllib.parse import urlsplit
+
+    import orjson
+    import urllib3
+
+    server = ServerProcess(workdir / f"server-bare-{jobs}").start()
+    try:
+        server.admin.set_faults(FaultConfig(latency_ms=latency_ms))
+        url = urlsplit(server.base_url)
+        pool = urllib3.HTTPConnectionPool(url.hostname, url.port, maxsize=jobs, block=True)
+        headers = {"Authorization": server.api_key, "Content-Type": "application/json"}
+        answer = pool.urlopen(
+            "POST",
+            url.path + "/run/",
+            body=orjson.dumps({"project_id": server.project_id, "label": "bare"}),
+            headers=headers,
+        )
+        run_id = orjson.loads(answer.data)["test_run_id"]
+        left = iter(range(requests))
+        lock = threading.Lock()
+
+        def send() -> None:
+            while True:
+                with lock:
+                    number = next(left, None)
+                if number is None:
+                    return
+                body = {
+                    "project_id": server.project_id,
+                    "test_run_id": run_id,
+                    "test_name": f"bare.test_{number}",
+                    "status": "Passed",
+                }
+                response = pool.urlopen(
+                    "POST", url.path + "/result/", body=orjson.dumps(body), headers=headers
+                )
+                orjson.loads(response.data)
+
+        cpu = time.process_time()
+        threads = [threading.Thread(target=send) for _ in range(jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return (time.process_time() - cpu) / requests * 1000
+    finally:
+        server.stop()
+
+
 def median_of(repeat: int, *args: object) -> Outcome:
     runs = [one_upload(*args[:-1], f"{args[-1]}-{n}") for n in range(repeat)]  # type: ignore
     walls = sorted(r.wall for r in runs)
@@ -143,6 +202,12 @@ def fixed(args: argparse.Namespace, workdir: Path) -> None:
         f"  client CPU {cpu:.3f} ms per request [{spread(cpu_per_request)}] "
         f"(target <= 0.6: {'met' if cpu <= 0.6 else 'NOT met'}); reading, journal and "
         "HTTP included"
+    )
+    floors = [bare_urllib3(workdir, 8, latency, first.requests // 2) for _ in range(args.repeat)]
+    floor = statistics.median(floors)
+    print(
+        f"  bare urllib3 loop (8 threads, POST /result/, nothing else) {floor:.3f} ms CPU per "
+        f"request [{spread(floors)}]: junit2af is {cpu / floor:.2f}x the HTTP stack alone"
     )
 
 
