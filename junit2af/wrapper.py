@@ -252,13 +252,22 @@ def discover_reports(
     return found
 
 
+#: How far a file's time can lag behind ``time.time_ns()``: Linux stamps some writes (an
+#: empty file created) with its coarse clock, a tick (4-10 ms) behind, so a file written
+#: in the command's first milliseconds would look older than its start. For the list of
+#: the newest files only: what is a report is decided by the snapshots, not by this.
+STAMP_SLACK_NS = 50_000_000
+
+
 def recent_files(
     root: str, started_ns: int, *, budget: int = WALK_BUDGET, limit: int = RECENT_UNMATCHED
 ) -> list[str]:
-    """The newest files under ``root`` modified at or after ``started_ns`` (any name)."""
+    """The newest files under ``root`` modified at or after ``started_ns`` (any name),
+    give or take the clock files are stamped with (:data:`STAMP_SLACK_NS`)."""
     files, _ = walk_tree(root, budget=budget, every_file=True)
+    since = started_ns - STAMP_SLACK_NS
     recent = sorted(
-        ((info.st_mtime_ns, path) for path, info in files if info.st_mtime_ns >= started_ns),
+        ((info.st_mtime_ns, path) for path, info in files if info.st_mtime_ns >= since),
         reverse=True,
     )
     return [path if root in (".", "") else os.path.join(root, path) for _, path in recent[:limit]]

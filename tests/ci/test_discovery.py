@@ -206,6 +206,18 @@ def test_no_report_found_lists_the_newest_files_the_command_wrote(in_tmp):
     assert found.recent_unmatched == ["results/summary.log", "results/tap-output.txt"]
 
 
+def test_the_newest_files_include_those_written_at_once(in_tmp):
+    # Linux stamps an empty file with its coarse clock, a tick behind time.time_ns(): one
+    # the command creates in its first milliseconds still counts as written since.
+    started = start_time_ns()
+    for number in range(5):
+        Path(f"out/{number}.txt").parent.mkdir(exist_ok=True)
+        with open(f"out/{number}.txt", "w"):
+            pass
+    found = discover_reports(tree_snapshot(), started)
+    assert sorted(found.recent_unmatched) == [f"out/{number}.txt" for number in range(5)]
+
+
 def test_no_report_found_is_said_with_the_files_written(tmp_path):
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     env["JUNIT2AF_STATE_DIR"] = str(tmp_path / "state")
