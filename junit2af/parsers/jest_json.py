@@ -13,8 +13,11 @@ Quirks of the real tools that shaped the rules:
   expected (KnownFail here). Vitest's ``test.fails`` is a plain ``"passed"``: its JSON
   reporter keeps no trace of it (its console counts it as "expected fail").
 * Retries: Jest writes ``invocations`` and the earlier attempts' ``retryReasons``.
-  Vitest writes no count: a passed test with ``failureMessages`` passed on a retry, and
-  each message is one failed attempt.
+  Vitest (3 and 4) writes no count: ``failureMessages`` is every error of every try, and
+  one try can throw several (``expect.soft``, a failing ``afterEach``). A passed test
+  with ``failureMessages`` passed on a retry (``attempts`` = messages + 1, exact when each
+  failed try threw once, else too high); a failed test's tries cannot be counted, so it
+  gets no ``attempts`` (``fixtures/jest-json/vitest-retry.json``).
 * Jest 30 writes each test's ``startAt`` (epoch ms); older Jest and Vitest only the
   file's ``startTime``, from which tests are placed one after another.
 * ``name`` is the file's absolute path; records are named ``file › describe › test``
